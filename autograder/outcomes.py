@@ -1,0 +1,120 @@
+"""What happened to each submission when it was graded: one durable record per (learner, lab).
+
+nbgrader's gradebook stores scores but not *why* a submission has none (a dead kernel, a timeout, a
+corrupt file) nor whether a person must look at it. Certificates must not be issued on a
+submission under review, so that verdict is kept here, next to the gradebook, in ``outcomes.json``.
+Only the grading process writes it (the gradebook's single writer), and every write replaces the
+whole file atomically (write a temporary file, fsync, rename), so a run killed at any moment leaves
+either the old or the new file, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+OUTCOMES_FILE = "outcomes.json"
+
+GRADED = "graded"
+FAILED = "failed"          # the kernel died or the grader could not run the notebook
+TIMEOUT = "timeout"        # a cell or the whole notebook ran past its budget
+CORRUPT = "corrupt"        # the file is not a notebook, or its grading metadata is broken
+MISSING = "missing"        # the learner's folder has no notebook for this lab
+NEEDS_REVIEW = "needs review"
+
+
+@dataclass
+class Outcome:
+    """The grading verdict on one learner's submission of one lab.
+
+    ``needs_review`` means a person must look before the score can be trusted (the grader could
+    not run the notebook to the end, or something in it looks tampered with). ``manual_pending``
+    means only that manually graded answers still wait for an instructor's marks.
+    """
+
+    student: str
+    lab: str
+    status: str
+    reason: str = ""
+    needs_review: bool = False
+    late: bool = False
+    seconds_late: float = 0.0
+    score: float | None = None
+    max_score: float | None = None
+    manual_pending: bool = False
+    fingerprint: str = ""
+    graded_at: str = ""
+    execution_seconds: float = 0.0
+    checks: list[dict] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.student, self.lab)
+
+
+def outcomes_path(course_root: Path) -> Path:
+    return Path(course_root) / OUTCOMES_FILE
+
+
+def load_outcomes(course_root: Path) -> list[Outcome]:
+    """Every recorded outcome in the course folder (empty if nothing was graded yet)."""
+    path = outcomes_path(course_root)
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error}). It is written atomically, so this means it was edited "
+            "by hand: restore it from a backup, or delete it and run `autograder grade` again."
+        ) from None
+    known = {f.name for f in fields(Outcome)}
+    return [Outcome(**{k: v for k, v in entry.items() if k in known}) for entry in data.get("outcomes", [])]
+
+
+def outcomes_by_key(course_root: Path) -> dict[tuple[str, str], Outcome]:
+    return {outcome.key: outcome for outcome in load_outcomes(course_root)}
+
+
+def write_json_atomically(path: Path, data) -> None:
+    """Replace ``path`` with ``data`` as JSON so that readers see the old or the new file, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class OutcomeStore:
+    """The single writer of ``outcomes.json``: holds every outcome in memory, saves on each change."""
+
+    def __init__(self, course_root: Path):
+        self.path = outcomes_path(course_root)
+        self.outcomes = outcomes_by_key(course_root)
+
+    def get(self, student: str, lab: str) -> Outcome | None:
+        return self.outcomes.get((student, lab))
+
+    def put(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.key] = outcome
+        self.save()
+
+    def save(self) -> None:
+        ordered = sorted(self.outcomes.values(), key=lambda o: (o.lab, o.student))
+        write_json_atomically(self.path, {"version": 1, "outcomes": [asdict(o) for o in ordered]})
