@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -82,8 +83,9 @@ class Cohort:
 
     - ``students``: student, name, email
     - ``labs``: lab, title, status (ready/planned), in_gradebook, max_score, pass_mark, duedate
-    - ``work``: one row per (student, ready lab in the gradebook): submitted, score, max_score, share,
-      passed, late, seconds_late, timestamp, needs_review, review_reason, awaiting_manual, status
+    - ``work``: one row per (student, ready lab in the gradebook): submitted, duedate, overdue (not
+      submitted and past due), score, max_score, share, passed, late, seconds_late, timestamp,
+      needs_review, review_reason, awaiting_manual, status
     - ``cells``: one row per (student, lab, graded cell): cell, cell_type, score, max_score, share,
       needs_manual_grade
     - ``outcomes``: the grading outcomes as recorded (may be empty)
@@ -110,9 +112,14 @@ def _full_name(student) -> str:
     return " ".join(parts) if parts else student.id
 
 
-def load_cohort(course_root: Path | str, outcomes: list | None = None) -> Cohort:
-    """Read the gradebook of the course at ``course_root`` (and its outcomes, unless given)."""
+def load_cohort(course_root: Path | str, outcomes: list | None = None, now: datetime | None = None) -> Cohort:
+    """Read the gradebook of the course at ``course_root`` (and its outcomes, unless given).
+
+    ``now`` (default: the current time) decides which missing work is overdue: a lab with no
+    submission whose due date has passed. Without a due date, missing work is never overdue.
+    """
     curriculum = load_curriculum(course_root)
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)  # nbgrader: naive UTC
     outcome_list = read_outcomes(curriculum.root) if outcomes is None else outcomes
     outcome_frame = outcomes_table(outcome_list)
     students, labs, work, cells = [], [], [], []
@@ -135,7 +142,9 @@ def load_cohort(course_root: Path | str, outcomes: list | None = None) -> Cohort
             submissions = {sub.student_id: sub for sub in gradebook.assignment_submissions(lab.id)}
             for student in students:
                 sub = submissions.get(student["student"])
+                due = assignment.duedate
                 row = {"student": student["student"], "lab": lab.id, "submitted": sub is not None,
+                       "duedate": due, "overdue": sub is None and due is not None and due < moment,
                        "score": 0.0, "max_score": max_score, "share": float("nan"), "seconds_late": 0.0,
                        "timestamp": None, "awaiting_manual": 0}
                 if sub is not None:
@@ -155,10 +164,12 @@ def load_cohort(course_root: Path | str, outcomes: list | None = None) -> Cohort
                             if grade.needs_manual_grade:
                                 row["awaiting_manual"] += 1
                 work.append(row)
-    students_frame = pd.DataFrame(students, columns=["student", "name", "email"])
+    students_frame = (pd.DataFrame(students, columns=["student", "name", "email"])
+                      .sort_values(["name", "student"], key=lambda column: column.str.lower(), ignore_index=True))
     labs_frame = pd.DataFrame(labs)
     work_frame = pd.DataFrame(work, columns=[
-        "student", "lab", "submitted", "score", "max_score", "share", "seconds_late", "timestamp", "awaiting_manual"])
+        "student", "lab", "submitted", "duedate", "overdue", "score", "max_score", "share", "seconds_late", "timestamp",
+        "awaiting_manual"])
     cells_frame = pd.DataFrame(cells, columns=[
         "student", "lab", "notebook", "cell", "cell_type", "score", "max_score", "needs_manual_grade", "auto"])
     cells_frame["share"] = (cells_frame["score"] / cells_frame["max_score"]).where(cells_frame["max_score"] > 0)

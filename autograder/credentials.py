@@ -280,7 +280,7 @@ def build_credential(
         "type": ["AchievementSubject"],
         "identifier": [
             {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": learner_name},
-            {"type": "IdentityObject", "identityType": "studentId", "hashed": False, "identityHash": learner_id},
+            {"type": "IdentityObject", "identityType": "identifier", "hashed": False, "identityHash": learner_id},
         ],
         "achievement": {
             "id": achievement_id,
@@ -349,7 +349,7 @@ def learner(credential: dict) -> tuple[str, str]:
     for entry in credential.get("credentialSubject", {}).get("identifier", []):
         if entry.get("identityType") == "name":
             name = entry.get("identityHash", "")
-        elif entry.get("identityType") == "studentId":
+        elif entry.get("identityType") == "identifier":  # the learner id in the gradebook
             learner_id = entry.get("identityHash", "")
     return name, learner_id
 

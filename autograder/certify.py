@@ -1,0 +1,358 @@
+"""`autograder certify`: issue a signed Open Badges 3.0 certificate to every learner who meets a track's rule.
+
+For each track in curriculum.yml and each learner in the gradebook, the track's rule is checked
+(at least ``min_share_per_lab`` of the points on every required lab; no submission under review
+unless the rule allows it). Each learner who meets it gets:
+
+- ``certificates/<track>/<learner>-<CODE>.json``: an ``OpenBadgeCredential`` signed with the
+  course's Ed25519 key (Data Integrity proof, eddsa-jcs-2022), and
+- ``certificates/<track>/<learner>-<CODE>.html``: a printable certificate page with the learner's
+  name, the track, the date and the short verification code.
+
+Certifying again issues nothing new unless something the credential states changed (name, labs,
+results, rule); a changed one is issued afresh and the old one is marked superseded in the ledger.
+A learner who holds a certificate but no longer meets the rule is reported, never silently kept,
+and the report names the `autograder revoke` command. A track that lists a planned (unwritten) lab
+cannot be earned yet, and certify says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from autograder.cohort_data import Cohort, load_cohort
+from autograder.credentials import (
+    build_credential, canonical_json, format_datetime, learner, percent, sign, utc_now, verification_code,
+)
+from autograder.curriculum import Curriculum, Track, load_curriculum
+from autograder.keys import (
+    IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile, write_json,
+)
+from autograder.ledger import certificate_dir, find_revocation, load_ledger, load_revocations, save_ledger
+
+
+@dataclass
+class Decision:
+    """Whether one learner meets one track's rule, and why not."""
+
+    student: str
+    name: str
+    track: Track
+    met: bool
+    reasons: list[str]
+    labs: list[dict]
+
+
+@dataclass
+class CertifyResult:
+    issued: list[dict] = field(default_factory=list)        # new ledger entries written this run
+    unchanged: list[dict] = field(default_factory=list)     # current entries that still hold
+    dropped: list[tuple[dict, list[str]]] = field(default_factory=list)  # holders who no longer meet
+    held_back: list[tuple[dict, str]] = field(default_factory=list)      # revoked: not reissued
+    not_met: list[Decision] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)            # track id -> why
+    key_created: bool = False
+    directory: Path | None = None
+    learners: int = 0
+
+    @property
+    def current(self) -> list[dict]:
+        return self.issued + self.unchanged
+
+    def summary(self) -> str:
+        lines = []
+        if self.key_created:
+            lines.append("No issuer key existed: created keys/issuer-ed25519.pem (owner-only) and "
+                         "published the public key in certificates/issuer.json.")
+        for message in self.unavailable.values():
+            lines.append(message)
+        for entry in self.issued:
+            again = " (reissued: something changed)" if entry.get("replaces") else ""
+            lines.append(f"Issued {entry['track_title']} to {entry['name']}{again}: code {entry['code']}, "
+                         f"{entry['file']}")
+        if self.unchanged:
+            lines.append(f"{len(self.unchanged)} certificate(s) already issued and unchanged; nothing new issued for them.")
+        for entry, reasons in self.dropped:
+            lines.append(f"ATTENTION: {entry['name']} holds {entry['track_title']} certificate {entry['code']} but no "
+                         f"longer meets its rule ({'; '.join(reasons)}). Kept for now; to withdraw it run "
+                         f"`autograder revoke {entry['code']} --reason \"...\"`.")
+        for entry, why in self.held_back:
+            lines.append(f"Not reissued: {entry['name']}'s {entry['track_title']} certificate {entry['code']} "
+                         f"was revoked ({why}).")
+        for decision in self.not_met:
+            lines.append(f"Not yet: {decision.name} for {decision.track.title}: {'; '.join(decision.reasons)}.")
+        if not self.learners:
+            lines.append("No learners in the gradebook yet: nothing to certify.")
+        return "\n".join(lines)
+
+    __str__ = summary
+
+
+# --- The rule ----------------------------------------------------------------------------------
+
+def track_unavailable(curriculum: Curriculum, track: Track) -> str | None:
+    planned = [lab_id for lab_id in track.labs if not curriculum.lab(lab_id).ready]
+    if planned:
+        return (f"Track '{track.id}' ({track.title}) cannot be earned yet: it requires "
+                f"{len(planned)} planned lab(s) that are not written yet ({', '.join(planned)}). "
+                "No certificates issued for it.")
+    return None
+
+
+def criteria_text(curriculum: Curriculum, track: Track) -> str:
+    labs = "; ".join(f"{lab_id} ({curriculum.lab(lab_id).title})" for lab_id in track.labs)
+    review = "" if track.allow_under_review else " No submission may be under review."
+    return (f"At least {percent(track.min_share_per_lab)} % of the points on every required lab: {labs}."
+            f"{review} A lab's share is the points awarded (autograded and manually graded) over its maximum.")
+
+
+def shorten(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def decide(cohort: Cohort, track: Track, student: str) -> Decision:
+    reasons, labs, not_graded, not_submitted = [], [], [], []
+    for lab_id in track.labs:
+        lab = cohort.curriculum.lab(lab_id)
+        row = cohort.lab_row(student, lab_id)
+        if row is None:
+            not_graded.append(lab_id)
+            continue
+        if not row["submitted"]:
+            not_submitted.append(lab_id)
+            if row["needs_review"] and not track.allow_under_review:
+                reasons.append(f"{lab_id} is under review: {shorten(row['review_reason'] or 'needs review')}")
+            continue
+        share = float(row["share"])
+        labs.append({"id": lab_id, "title": lab.title, "share": share, "required_share": track.min_share_per_lab})
+        if share + 1e-9 < track.min_share_per_lab:
+            reasons.append(f"{lab_id} at {percent(share)} % (needs {percent(track.min_share_per_lab)} %)")
+        if row["needs_review"] and not track.allow_under_review:
+            reasons.append(f"{lab_id} is under review: {shorten(row['review_reason'] or 'needs review')}")
+    if not_submitted:
+        reasons.insert(0, f"no submission for {', '.join(not_submitted)}")
+    if not_graded:
+        reasons.insert(0, f"{', '.join(not_graded)} not graded yet")
+    return Decision(student, cohort.name(student), track, not reasons, reasons, labs)
+
+
+def fingerprint(decision: Decision, criteria: str) -> str:
+    """A digest of everything the credential states, apart from its id and dates."""
+    claims = {
+        "student": decision.student, "name": decision.name, "track": decision.track.id,
+        "title": decision.track.title, "criteria": criteria,
+        "labs": [[lab["id"], percent(lab["share"]), percent(lab["required_share"])] for lab in decision.labs],
+    }
+    return hashlib.sha256(canonical_json(claims).encode()).hexdigest()
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "learner"
+
+
+# --- Issuing -----------------------------------------------------------------------------------
+
+def certify_cohort(
+    course_root: Path | str,
+    *,
+    create_keys: bool = True,
+    valid_days: int | None = None,
+    now: datetime | None = None,
+    outcomes: list | None = None,
+) -> CertifyResult:
+    """Certify every learner who meets a track's rule; see the module docstring.
+
+    With ``create_keys`` (the default, for the demo) a missing issuer key is created first and the
+    result says so; the `certify` command passes ``create_keys=False`` and asks for `autograder keys`.
+    """
+    curriculum = load_curriculum(course_root)
+    root = curriculum.root
+    result = CertifyResult(directory=certificate_dir(root))
+    if not private_key_path(root).exists() and create_keys:
+        create_issuer_key(root)
+        result.key_created = True
+    key = load_private_key(root)
+    issuer = publish_issuer_profile(root, key)
+    cohort = load_cohort(root, outcomes=outcomes)
+    result.learners = len(cohort.students)
+    now = now or utc_now()
+    ledger = load_ledger(root)
+    revocations = load_revocations(root)
+
+    for track in curriculum.tracks:
+        unavailable = track_unavailable(curriculum, track)
+        if unavailable:
+            result.unavailable[track.id] = unavailable
+        criteria = criteria_text(curriculum, track)
+        for student in cohort.students["student"]:
+            current = next((e for e in ledger if e["student"] == student and e["track"] == track.id
+                            and e["status"] == "current"), None)
+            if unavailable:
+                if current:
+                    result.dropped.append((current, ["the track now lists labs that are not written yet"]))
+                continue
+            decision = decide(cohort, track, student)
+            if not decision.met:
+                if current and not find_revocation(revocations, current["id"]):
+                    result.dropped.append((current, decision.reasons))
+                else:
+                    result.not_met.append(decision)
+                continue
+            digest = fingerprint(decision, criteria)
+            if current:
+                revoked = find_revocation(revocations, current["id"])
+                if revoked:
+                    result.held_back.append((current, revoked.get("reason", "no reason given")))
+                    continue
+                if current["fingerprint"] == digest:
+                    result.unchanged.append(current)
+                    continue
+            entry = _issue(root, curriculum, issuer, key, decision, criteria, digest, now, valid_days)
+            if current:
+                current["status"] = "superseded"
+                current["superseded_by"] = entry["id"]
+                entry["replaces"] = current["id"]
+            ledger.append(entry)
+            result.issued.append(entry)
+    save_ledger(root, ledger)
+    return result
+
+
+def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, now, valid_days) -> dict:
+    track = decision.track
+    valid_until = now + timedelta(days=valid_days) if valid_days else None
+    credential = build_credential(
+        issuer=issuer, course_id=curriculum.course_id, track_id=track.id, track_title=track.title,
+        track_description=track.description, criteria=criteria, labs=decision.labs,
+        learner_id=decision.student, learner_name=decision.name, valid_from=now, valid_until=valid_until,
+    )
+    signed = sign(credential, key, created=now)
+    code = verification_code(signed)
+    folder = certificate_dir(root) / track.id
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{_safe(decision.student)}-{code}"
+    credential_path, page_path = folder / f"{stem}.json", folder / f"{stem}.html"
+    write_json(credential_path, signed)
+    page_path.write_text(certificate_page(signed, code, curriculum, credential_path.name), encoding="utf-8")
+    return {
+        "id": signed["id"], "code": code, "student": decision.student, "name": decision.name,
+        "track": track.id, "track_title": track.title,
+        "labs": {lab["id"]: percent(lab["share"]) for lab in decision.labs},
+        "valid_from": signed["validFrom"], "valid_until": signed.get("validUntil"),
+        "file": str(credential_path.relative_to(root)), "page": str(page_path.relative_to(root)),
+        "fingerprint": digest, "status": "current",
+    }
+
+
+# --- The certificate page ----------------------------------------------------------------------
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title} — {name}</title>
+<style>
+  @page {{ size: A4 landscape; margin: 12mm; }}
+  body {{ font-family: Georgia, 'Times New Roman', serif; color: #1d2733; background: #eef1f4; margin: 0; }}
+  .sheet {{ background: #fff; max-width: 960px; margin: 24px auto; padding: 48px 64px; border: 10px double #1f4e79;
+           box-sizing: border-box; }}
+  .course {{ font-size: 16px; letter-spacing: .2em; text-transform: uppercase; color: #1f4e79; text-align: center; }}
+  h1 {{ font-size: 40px; margin: 18px 0 6px; text-align: center; }}
+  .lead {{ text-align: center; font-size: 18px; margin: 0; }}
+  .name {{ font-size: 36px; text-align: center; margin: 14px 0; border-bottom: 1px solid #9aa7b4; padding-bottom: 8px; }}
+  .track {{ text-align: center; font-size: 18px; }}
+  table {{ border-collapse: collapse; margin: 20px auto; font-family: Helvetica, Arial, sans-serif; font-size: 13px; }}
+  th, td {{ padding: 4px 12px; border-bottom: 1px solid #d5dbe1; text-align: left; }}
+  td.num {{ text-align: right; }}
+  .meta {{ display: flex; justify-content: space-between; font-family: Helvetica, Arial, sans-serif; font-size: 13px;
+          margin-top: 24px; }}
+  .code {{ font-family: 'Courier New', monospace; font-size: 20px; font-weight: bold; letter-spacing: .08em; }}
+  .small {{ font-family: Helvetica, Arial, sans-serif; font-size: 11px; color: #55606b; word-break: break-all; }}
+  @media print {{ body {{ background: #fff; }} .sheet {{ margin: 0; max-width: none; }} .noprint {{ display: none; }} }}
+</style>
+</head>
+<body>
+<div class="sheet">
+  <div class="course">{course}</div>
+  <h1>Certificate of achievement</h1>
+  <p class="lead">This certifies that</p>
+  <div class="name">{name}</div>
+  <p class="track">has earned the <strong>{title}</strong> certificate on <strong>{date}</strong>{until}.</p>
+  <table>
+    <tr><th>Lab covered</th><th>Share of points</th><th>Required</th></tr>
+    {rows}
+  </table>
+  <div class="meta">
+    <div>Issued by <strong>{issuer}</strong><br><span class="small">{issuer_id}</span></div>
+    <div style="text-align:right">Verification code<br><span class="code">{code}</span></div>
+  </div>
+  <p class="small">This page shows a signed Open Badges 3.0 credential ({credential_file}, credential id {credential_id}).
+  To check it: <code>autograder verify {credential_file}</code>, or <code>autograder verify --code {code}</code>
+  in the course folder. A changed name, result, track or date makes the check fail.</p>
+  <p class="small noprint">Print this page (or save it as PDF) from your browser.</p>
+</div>
+</body>
+</html>
+"""
+
+
+def certificate_page(signed: dict, code: str, curriculum: Curriculum, credential_file: str) -> str:
+    name, _ = learner(signed)
+    achievement = signed["credentialSubject"]["achievement"]
+    required = {d["id"]: d.get("requiredValue", "") for d in achievement.get("resultDescription", [])}
+    results = {r["resultDescription"]: r["value"] for r in signed["credentialSubject"].get("result", [])}
+    rows = []
+    for description in achievement.get("resultDescription", []):
+        rows.append(
+            f"<tr><td>{html.escape(description['name'].split(' (')[0])}</td>"
+            f"<td class=\"num\">{html.escape(results.get(description['id'], ''))} %</td>"
+            f"<td class=\"num\">{html.escape(required.get(description['id'], ''))} %</td></tr>"
+        )
+    until = signed.get("validUntil")
+    return PAGE.format(
+        title=html.escape(achievement["name"]), name=html.escape(name), course=html.escape(curriculum.title),
+        date=html.escape(_day(signed["validFrom"])),
+        until=f" (valid until {html.escape(_day(until))})" if until else "",
+        rows="\n    ".join(rows), issuer=html.escape(signed["issuer"]["name"]),
+        issuer_id=html.escape(signed["issuer"]["id"]), code=html.escape(code),
+        credential_file=html.escape(credential_file), credential_id=html.escape(signed["id"]),
+    )
+
+
+def _day(stamp: str) -> str:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return f"{moment.day} {moment:%B %Y}"
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def add_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "certify", help="issue signed certificates to learners who meet a track's rule",
+        description="Issue an Open Badges 3.0 credential and a printable page to every learner who meets "
+                    "a track's rule. Needs the issuer key (`autograder keys`).",
+    )
+    parser.add_argument("--valid-days", type=int, default=None,
+                        help="certificates expire this many days after issue (default: no expiry)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    curriculum = load_curriculum(args.course)
+    if not private_key_path(curriculum.root).exists():
+        raise IssuerKeyError(
+            f"No issuer key at {private_key_path(curriculum.root)}: run `autograder keys` once to create it, "
+            "then `autograder certify` again."
+        )
+    result = certify_cohort(curriculum.root, create_keys=False, valid_days=args.valid_days)
+    print(result.summary())
+    return 0
+
+
+__all__ = ["certify_cohort", "CertifyResult", "Decision", "decide", "format_datetime"]
