@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import warnings
 from datetime import datetime
 from pathlib import Path
 
 from nbgrader import utils
+from sqlalchemy import exc as sa_exc
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import LateSubmissionPlugin
@@ -105,6 +107,10 @@ class GradebookWriter:
         except MissingEntry:
             return False
 
+    def graded_students(self, lab_id: str) -> set[str]:
+        """Learners who have a submission of ``lab_id`` in the gradebook."""
+        return {submission.student.id for submission in self.gradebook.find_assignment(lab_id).submissions}
+
     def assignment_notebooks(self, lab_id: str) -> list[str]:
         return [nb.name for nb in self.gradebook.find_assignment(lab_id).notebooks]
 
@@ -143,6 +149,13 @@ class GradebookWriter:
         """
         gb = self.gradebook
         db = gb.db
+        with warnings.catch_warnings():
+            # nbgrader's own add_submission trips SQLAlchemy's autoflush warnings; they are harmless.
+            warnings.simplefilter("ignore", category=sa_exc.SAWarning)
+            return self._record_submission(gb, db, lab_id, student_id, timestamp, graded_notebooks,
+                                           missing_notebooks)
+
+    def _record_submission(self, gb, db, lab_id, student_id, timestamp, graded_notebooks, missing_notebooks):
         try:
             try:
                 submission = gb.find_submission(lab_id, student_id)

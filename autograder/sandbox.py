@@ -34,6 +34,8 @@ from jupyter_client import AsyncKernelManager
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SANDBOX_UID = 65534  # "nobody" inside the sandbox's own user namespace
+# The kernel's connection file and ipc sockets: inside the working copy, the one folder both sides see.
+KERNEL_RUNTIME_FOLDER = ".kernel"
 ETC_FILES = ("passwd", "group", "nsswitch.conf", "localtime", "ld.so.cache", "fonts", "alternatives")
 
 
@@ -155,8 +157,12 @@ class Sandbox:
                 f"{self.limits.memory_mb} MB memory ({memory}), {self.limits.processes} processes, "
                 f"{self.limits.cpu_seconds} s CPU, {self.limits.file_size_mb} MB per file")
 
-    def bwrap_arguments(self, workdir: Path) -> list[str]:
-        """bwrap's options for a kernel whose only writable folder is ``workdir``."""
+    def bwrap_arguments(self, workdir: Path, env: dict[str, str] | None = None) -> list[str]:
+        """bwrap's options for a kernel whose only writable folder is ``workdir``.
+
+        The environment starts empty; ``env`` adds the few variables the grader chooses to pass
+        (e.g. nbgrader's NBGRADER_EXECUTION marker and thread counts), never the grader's own.
+        """
         workdir = str(Path(workdir).resolve())
         args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
                 "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
@@ -183,6 +189,8 @@ class Sandbox:
                  # One BLAS/OpenMP thread per kernel: the grader runs one kernel per core.
                  "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1",
                  "--setenv", "MKL_NUM_THREADS", "1"]
+        for name, value in (env or {}).items():
+            args += ["--setenv", name, value]
         return args
 
     def _rlimit_prefix(self) -> list[str]:
@@ -193,22 +201,24 @@ class Sandbox:
             prefix += [f"--as={limits.memory_mb << 20}", f"--nproc={limits.processes}"]
         return prefix + ["--"]
 
-    def command(self, argv: list[str], workdir: Path) -> tuple[list[str], _CgroupLimits | None]:
+    def command(self, argv: list[str], workdir: Path, env: dict[str, str] | None = None
+                ) -> tuple[list[str], _CgroupLimits | None]:
         """The full command running ``argv`` sandboxed, and the cgroup to remove afterwards."""
-        inner = self._rlimit_prefix() + self.bwrap_arguments(workdir) + ["--"] + list(argv)
+        inner = self._rlimit_prefix() + self.bwrap_arguments(workdir, env) + ["--"] + list(argv)
         if not self.uses_cgroups:
             return inner, None
         cgroup = _CgroupLimits(self.limits)
         script = f"{cgroup.join_command()}; exec {shlex.join(inner)}"
         return ["/bin/sh", "-c", script], cgroup
 
-    def kernel_manager(self, workdir: Path, kernel_name: str = "python3") -> "SandboxedKernelManager":
+    def kernel_manager(self, workdir: Path, kernel_name: str = "python3",
+                       env: dict[str, str] | None = None) -> "SandboxedKernelManager":
         """A kernel manager whose kernel runs in this sandbox, talking over ipc sockets in ``workdir``."""
         workdir = Path(workdir).resolve()
-        runtime = workdir / ".kernel"
+        runtime = workdir / KERNEL_RUNTIME_FOLDER
         runtime.mkdir(exist_ok=True)
         return SandboxedKernelManager(
-            sandbox=self, workdir=workdir, kernel_name=kernel_name, transport="ipc",
+            sandbox=self, workdir=workdir, sandbox_env=env, kernel_name=kernel_name, transport="ipc",
             ip=str(runtime / "ipc"), connection_file=str(runtime / "connection.json"),
         )
 
@@ -233,15 +243,25 @@ class Sandbox:
 class SandboxedKernelManager(AsyncKernelManager):
     """An async kernel manager (what nbclient expects) that starts its kernel inside a :class:`Sandbox`."""
 
-    def __init__(self, *, sandbox: Sandbox, workdir: Path, **kwargs):
+    def __init__(self, *, sandbox: Sandbox, workdir: Path, sandbox_env: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
         self._sandbox = sandbox
         self._workdir = workdir
+        self._sandbox_env = sandbox_env
         self._cgroup: _CgroupLimits | None = None
+
+    @property
+    def kernel_spec(self):
+        """The kernel's spec, with interrupts sent as messages: a SIGINT would reach bwrap, which
+        does not pass signals into the sandbox, so a timed-out cell could not be interrupted."""
+        spec = super().kernel_spec
+        if spec is not None:
+            spec.interrupt_mode = "message"
+        return spec
 
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         argv = super().format_kernel_cmd(extra_arguments)
-        command, self._cgroup = self._sandbox.command(argv, self._workdir)
+        command, self._cgroup = self._sandbox.command(argv, self._workdir, self._sandbox_env)
         return command
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:

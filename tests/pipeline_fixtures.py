@@ -131,3 +131,106 @@ def submit(root: Path, student: str, notebook, timestamp: str | None = None) -> 
     if timestamp:
         (folder / "timestamp.txt").write_text(timestamp, encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- released course, built once
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+def released_course(tmp_path_factory, name: str = "course") -> Path:
+    """A fresh copy of the tiny course, already released (the release itself runs once per session)."""
+    from autograder.curriculum import load_curriculum
+    from autograder.release import release
+
+    if "root" not in _TEMPLATE:
+        template = make_course(tmp_path_factory.mktemp("template"))
+        results = release(load_curriculum(template), echo=lambda *a: None)
+        assert all(isinstance(p, Path) for p in results.values()), results
+        _TEMPLATE["root"] = template
+    target = tmp_path_factory.mktemp(name) / "course"
+    shutil.copytree(_TEMPLATE["root"], target)
+    return target
+
+
+def release_path(root: Path) -> Path:
+    return Path(root) / "release" / LAB / NOTEBOOK
+
+
+def submit_answers(root: Path, student: str, kind: str, timestamp: str | None = None) -> int:
+    """Submit one of :data:`ANSWERS` for ``student``; returns the points it must earn."""
+    add_code, answer_code, points = ANSWERS[kind]
+    submit(root, student, learner_notebook(release_path(root), add_code, answer_code), timestamp)
+    return points
+
+
+def gradebook_scores(root: Path) -> dict[tuple[str, str], float | None]:
+    """(student, grade_id) -> score, read straight from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+        for submission in gb.find_assignment(LAB).submissions:
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    scores[(submission.student.id, grade.name)] = grade.score
+    return scores
+
+
+def nbgrader_cli(root: Path, *args: str, timeout: float = 600):
+    """Stock nbgrader's CLI, run in the course folder with the virtual environment's tools on PATH."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+_GRADED: dict[str, Path] = {}
+# Learners whose names and answers exercise feedback and export: commas, quotes, a formula, a newline.
+GRADED_LEARNERS = {
+    "ada": ("Lovelace, Ada", "ada@example.org", "solution"),
+    "bob": ('Bob "Bobby" Tables', "bob@example.org", "wrong_hidden"),
+    "cy": ("=HYPERLINK(\"http://x\")", "cy@example.org", "half"),
+    "dee": ("Dee\nNewline", "dee@example.org", None),            # a learner with a visible failure
+}
+
+
+def graded_course(tmp_path_factory) -> Path:
+    """The tiny course with four learners imported from a roster and graded (once per session)."""
+    if "root" in _GRADED:
+        return _GRADED["root"]
+    import csv
+    import os
+
+    from rich.console import Console
+
+    from autograder.collect import import_submissions
+    from autograder.curriculum import load_curriculum
+    from autograder.grade import grade_lab
+
+    root = released_course(tmp_path_factory, "graded")
+    download = root.parent / "download"
+    for learner, (_, _, kind) in GRADED_LEARNERS.items():
+        folder = download / learner
+        folder.mkdir(parents=True)
+        if kind is None:  # add returns nothing: the visible check fails with its message
+            notebook = learner_notebook(release_path(root), "def add(a, b):\n    pass", "answer = 42")
+        else:
+            notebook = learner_notebook(release_path(root), *ANSWERS[kind][:2])
+        nbformat.write(notebook, folder / NOTEBOOK)
+    roster = root.parent / "roster.csv"
+    with open(roster, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "name", "email"])
+        for learner, (name, email, _) in GRADED_LEARNERS.items():
+            writer.writerow([learner, name, email])
+    curriculum = load_curriculum(root)
+    report = import_submissions(curriculum, download, roster)
+    assert len(report.imported) == len(GRADED_LEARNERS), report.rows
+    grade_lab(curriculum, LAB, workers=2, console=Console(file=open(os.devnull, "w")), show_progress=False)
+    _GRADED["root"] = root
+    return root

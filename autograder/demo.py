@@ -1,0 +1,169 @@
+"""The README's main command: a sample cohort through the whole pipeline, in a throwaway workspace.
+
+``autograder demo`` copies the course files (curriculum, nbgrader config, lab sources, answer
+bank) into ``demo/`` (git-ignored), never touching the repository's own gradebook or
+``submitted/``, then runs release -> import -> grade -> feedback -> export -> status, and, when
+those modules are present, certify and report. It ends by printing where every output is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from autograder import cohort
+from autograder.collect import import_submissions, print_report
+from autograder.curriculum import CurriculumError, find_course_root, load_curriculum
+from autograder.export import export
+from autograder.feedback import write_feedback
+from autograder.grade import default_workers, grade_labs
+from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.release import release
+from autograder.status import status_table
+
+MARKER = ".autograder-demo"
+COURSE_FILES = ("curriculum.yml", "nbgrader_config.py")
+
+
+def prepare_workspace(course_root: Path, workspace: Path) -> Path:
+    """A fresh copy of the course files in ``workspace`` (only a previous demo's folder is wiped)."""
+    workspace = workspace.resolve()
+    if workspace == course_root.resolve():
+        raise CurriculumError("The demo workspace cannot be the course folder itself: pass another --workspace.")
+    if workspace.exists() and any(workspace.iterdir()):
+        if not (workspace / MARKER).exists():
+            raise CurriculumError(
+                f"{workspace} exists and was not made by the demo; it is left alone. Pass another --workspace "
+                "or empty that folder."
+            )
+        shutil.rmtree(workspace)
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / MARKER).write_text("made by `autograder demo`; deleted by the next demo run\n", encoding="utf-8")
+    for name in COURSE_FILES:
+        shutil.copy(course_root / name, workspace / name)
+    curriculum = load_curriculum(course_root)
+    for lab in curriculum.ready_labs:
+        source = course_root / "source" / lab.id
+        if source.is_dir():
+            shutil.copytree(source, workspace / "source" / lab.id,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    answers = course_root / "tests" / "answers"
+    if answers.is_dir():
+        shutil.copytree(answers, workspace / "tests" / "answers")
+    return workspace
+
+
+def _optional(module: str, function: str):
+    try:
+        return getattr(importlib.import_module(f"autograder.{module}"), function)
+    except (ModuleNotFoundError, AttributeError):
+        return None
+
+
+def demo_sandbox(console: Console) -> Limits | None:
+    """The sandbox when this machine has one; otherwise say so and grade the samples without it.
+
+    The demo's submissions are samples this command generated, not learners' code, so a machine
+    with only Python (no bubblewrap) can still run it. `autograder grade` never falls back silently.
+    """
+    try:
+        console.print(Sandbox(Limits()).describe())
+        return Limits()
+    except SandboxUnavailable as error:
+        console.print(f"[yellow]No sandbox here ({error.args[0].split('.')[0]}). The demo grades its own "
+                      "generated samples without one; `autograder grade` would refuse.[/]")
+        return None
+
+
+def run_demo(course_root: Path, workspace: Path, learners: int, completers: int, workers: int | None,
+             console: Console, labs: list[str] | None = None) -> dict:
+    started = time.monotonic()
+    console.rule("[bold]1. workspace")
+    root = prepare_workspace(course_root, workspace)
+    console.print(f"course files copied to {root}")
+    curriculum = load_curriculum(root)
+
+    console.rule("[bold]2. release (nbgrader generate_assignment)")
+    wanted = labs or [lab.id for lab in curriculum.ready_labs]
+    released = release(curriculum, wanted, due=cohort.DUE, echo=console.print)
+    ready = [curriculum.lab(lab_id) for lab_id, path in released.items() if isinstance(path, Path)]
+    if not ready:
+        raise CurriculumError("No lab could be released, so there is nothing to grade; see the messages above.")
+
+    console.rule("[bold]3. a sample cohort, as an LMS (Canvas) download")
+    submissions = cohort.plan_cohort(curriculum, ready, learners, min(completers, learners))
+    archive, roster = cohort.write_lms_download(submissions, root / "downloads")
+    console.print(f"{len(submissions)} submissions from {learners} learners: {archive}, roster {roster}")
+
+    console.rule("[bold]4. import")
+    report = import_submissions(curriculum, archive, roster)
+    print_report(report, console)
+
+    console.rule("[bold]5. grade")
+    outcomes = grade_labs(curriculum, [lab.id for lab in ready], workers or default_workers(), console=console,
+                          sandbox=demo_sandbox(console))
+
+    console.rule("[bold]6. feedback, export, status")
+    pages = write_feedback(curriculum)
+    exports = export(curriculum)
+    console.print(status_table(curriculum))
+
+    outputs = {
+        "workspace": root,
+        "LMS download (input)": archive,
+        "roster (input)": roster,
+        "released labs": root / "release",
+        "submissions": root / "submitted",
+        "gradebook (nbgrader)": root / "gradebook.db",
+        "grading outcomes": root / "outcomes.json",
+        "autograded notebooks": root / "autograded",
+        f"feedback pages ({len(pages)})": root / "feedback",
+        "grades CSV": exports["grades"],
+        "Canvas gradebook CSV": exports["canvas"],
+    }
+    certify_cohort = _optional("certify", "certify_cohort")
+    write_report = _optional("report", "write_report")
+    if certify_cohort or write_report:
+        console.rule("[bold]7. certify and report")
+    if certify_cohort:
+        result = certify_cohort(root)
+        console.print(result.summary() if hasattr(result, "summary") else result)
+        outputs["certificates"] = getattr(result, "directory", None) or root / "certificates"
+    if write_report:
+        outputs["cohort report"] = write_report(root)
+
+    console.rule("[bold]where everything is")
+    for what, path in outputs.items():
+        console.print(f"{what:<28} {path}", highlight=False)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    console.print(f"graded {len(outcomes)} submissions ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}) "
+                  f"in {time.monotonic() - started:.0f} s")
+    return outputs
+
+
+def add_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="build a sample cohort and run release, import, grade, feedback, export (in demo/)"
+    )
+    parser.add_argument("--workspace", type=Path, default=None, help="folder for the demo (default: demo/ in the course)")
+    parser.add_argument("--learners", type=int, default=30, help="learners in the sample cohort (default 30)")
+    parser.add_argument("--completers", type=int, default=3,
+                        help="learners who submit every lab with correct answers (default 3)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores)")
+    parser.add_argument("--lab", action="append", default=None, help="only this lab (repeatable)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    course_root = Path(args.course).resolve() if args.course else find_course_root()
+    if args.learners < 1:
+        raise CurriculumError("--learners must be 1 or more.")
+    run_demo(course_root, args.workspace or course_root / "demo", args.learners, args.completers, args.workers,
+             Console(), args.lab)
+    return 0

@@ -1,0 +1,367 @@
+"""Step 3, grade: autograde every pending submission of a lab, in parallel, resumably.
+
+Trusted side (this process): finds pending submissions, hands them to N worker processes, and is
+the only writer of the gradebook and of ``outcomes.json``. Untrusted side (``execute.py``): each
+submission runs in its own fresh kernel, in its own temporary working copy.
+
+A submission is *pending* unless ``outcomes.json`` holds a verdict for the very same files (a
+fingerprint of the notebook bytes and ``timestamp.txt``). A submission's grades are committed in one
+transaction, then its outcome is written atomically; a run killed between the two re-grades that
+one submission next time, which rewrites the same grade rows (nbgrader keeps one row per cell and
+submission), so nothing is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
+from autograder.execute import DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_BUDGET, Task, grade_in_worker, init_worker
+from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.gradebook import (
+    GradebookWriter, atomic_write_bytes, load_nbgrader_config, read_timestamp, snapshot_gradebook,
+)
+from autograder.outcomes import FAILED, GRADED, MISSING, NEEDS_REVIEW, Outcome, OutcomeStore
+
+RETRYABLE = (FAILED,)
+
+
+@dataclass
+class Submission:
+    student: str
+    lab: str
+    folder: Path
+    notebooks: list[str]          # notebook names (without .ipynb) the assignment expects
+    fingerprint: str
+    timestamp: datetime | None
+
+
+def fingerprint(folder: Path, notebooks: list[str]) -> str:
+    """Identify a submission's content: its notebooks' bytes and its timestamp."""
+    digest = hashlib.sha256()
+    for name in sorted(notebooks) + ["timestamp"]:
+        path = folder / ("timestamp.txt" if name == "timestamp" else f"{name}.ipynb")
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<absent>")
+    return digest.hexdigest()[:20]
+
+
+def find_submissions(course_root: Path, lab_id: str, notebooks: list[str]) -> list[Submission]:
+    """Every ``submitted/<student>/<lab>/`` folder, in student order."""
+    found = []
+    for folder in sorted((course_root / "submitted").glob(f"*/{lab_id}")):
+        if not folder.is_dir() or folder.parent.name.startswith("."):
+            continue
+        try:
+            timestamp = read_timestamp(folder)
+        except ValueError:
+            timestamp = None
+        found.append(Submission(folder.parent.name, lab_id, folder, notebooks,
+                                fingerprint(folder, notebooks), timestamp))
+    return found
+
+
+def is_pending(submission: Submission, store: OutcomeStore, retry_failed: bool) -> bool:
+    outcome = store.get(submission.student, submission.lab)
+    if outcome is None or outcome.fingerprint != submission.fingerprint:
+        return True
+    return retry_failed and outcome.status in RETRYABLE
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+class Recorder:
+    """Turns worker results into gradebook rows, autograded notebooks and outcomes (parent only)."""
+
+    def __init__(self, curriculum: Curriculum, writer: GradebookWriter, store: OutcomeStore):
+        self.root = curriculum.root
+        self.writer = writer
+        self.store = store
+
+    def record(self, submission: Submission, results: list[dict]) -> Outcome:
+        student, lab = submission.student, submission.lab
+        self.writer.ensure_student(student)
+        present = {r["notebook"]: r for r in results}
+        missing = [name for name in submission.notebooks if name not in present]
+        executed = {name: (nbformat.reads(r["executed"], as_version=4) if r["executed"] else None)
+                    for name, r in present.items()}
+        for name, text in ((n, r["executed"]) for n, r in present.items() if r["executed"]):
+            atomic_write_bytes(self.root / "autograded" / student / lab / f"{name}.ipynb", text.encode("utf-8"))
+        summary = self.writer.record_submission(lab, student, submission.timestamp, executed, missing)
+        problems = [r for r in results if r["status"] != GRADED]
+        if problems:
+            status = problems[0]["status"]
+            reason = "; ".join(f"{r['notebook']}.ipynb: {r['reason']}" for r in problems)
+        elif missing and not present:
+            status, reason = MISSING, f"no notebook in {submission.folder}: scored 0 (as nbgrader does)"
+        else:
+            status, reason = GRADED, ""
+        if missing and present:
+            reason = (reason + "; " if reason else "") + f"missing {', '.join(missing)}: scored 0"
+        # Tamper detection (tamper.py): any finding means a person must look; never silently credited.
+        suspicions = [f"{r['notebook']}.ipynb: {finding}" for r in results for finding in r.get("tamper", [])]
+        if suspicions:
+            if status == GRADED:
+                status = NEEDS_REVIEW
+            shown = "; ".join(suspicions[:6]) + (f"; and {len(suspicions) - 6} more" if len(suspicions) > 6 else "")
+            reason = (reason + "; " if reason else "") + "possible tampering: " + shown
+        outcome = Outcome(
+            student=student, lab=lab, status=status, reason=reason,
+            needs_review=bool(problems) or bool(suspicions),
+            late=summary["seconds_late"] > 0, seconds_late=summary["seconds_late"],
+            score=summary["score"], max_score=summary["max_score"],
+            manual_pending=summary["manual_pending"],
+            fingerprint=submission.fingerprint,
+            graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            execution_seconds=round(sum(r.get("execution_seconds", 0.0) for r in results), 3),
+            checks=self.writer.checks(lab, student),
+        )
+        self.store.put(outcome)
+        return outcome
+
+
+def grade_labs(
+    curriculum: Curriculum,
+    lab_ids: list[str],
+    workers: int | None = None,
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+    notebook_budget: int = DEFAULT_NOTEBOOK_BUDGET,
+    retry_failed: bool = False,
+    students: list[str] | None = None,
+    console: Console | None = None,
+    show_progress: bool = True,
+    sandbox: Limits | None = Limits(),
+) -> list[Outcome]:
+    """Grade every pending submission of the given labs in one pool; return this run's outcomes.
+
+    One pool for all labs: workers and their first kernels start once, not once per lab. Each
+    kernel runs in a bubblewrap sandbox with the ``sandbox`` limits; ``None`` grades without one
+    (only for trusted submissions: the instructor must ask for it with --unsafe-no-sandbox).
+    """
+    console = console or Console()
+    labs = [curriculum.lab(lab_id) for lab_id in lab_ids]
+    root = curriculum.root
+    workers = workers or default_workers()
+    config = load_nbgrader_config(root)
+    store = OutcomeStore(root)
+    with GradebookWriter(root, config) as writer:
+        pending: list[Submission] = []
+        for lab in labs:
+            if not writer.has_assignment(lab.id):
+                raise CurriculumError(
+                    f"Lab '{lab.id}' is not in the gradebook {config.CourseDirectory.db_url}: release it "
+                    f"first with `autograder release {lab.id}`."
+                )
+            submissions = find_submissions(root, lab.id, writer.assignment_notebooks(lab.id))
+            if students:
+                submissions = [s for s in submissions if s.student in set(students)]
+            in_gradebook = writer.graded_students(lab.id)
+            # Pending: new or changed files, or an outcome whose grades are not in this gradebook.
+            todo = [s for s in submissions
+                    if is_pending(s, store, retry_failed) or s.student not in in_gradebook]
+            console.print(f"[bold]{lab.id}[/]: {len(submissions)} submissions, "
+                          f"{len(submissions) - len(todo)} already graded, {len(todo)} to grade")
+            pending += todo
+        if not pending:
+            return []
+        console.print(f"grading {len(pending)} submissions with {workers} workers")
+        recorder = Recorder(curriculum, writer, store)
+        scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        outcomes: list[Outcome] = []
+        try:
+            db_url = snapshot_gradebook(root, scratch / "gradebook-snapshot.db")
+            outcomes = _run_pool(pending, root, scratch, db_url, workers, cell_timeout,
+                                 notebook_budget, recorder, console, show_progress, sandbox)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print_summary(console, outcomes)
+    return outcomes
+
+
+def grade_lab(curriculum: Curriculum, lab_id: str, workers: int | None = None, **options) -> list[Outcome]:
+    """Grade every pending submission of one lab (see :func:`grade_labs`)."""
+    return grade_labs(curriculum, [lab_id], workers, **options)
+
+
+def _pool_context():
+    """Workers fork from a small server that imported the grading code once ("forkserver"),
+    which starts them in a fraction of a second instead of re-importing nbgrader in each."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["autograder.execute", "autograder.gradebook"])
+    return context
+
+
+def _failure(task: Task, reason: str) -> dict:
+    return {"student": task.student, "lab": task.lab, "notebook": task.notebook, "status": FAILED,
+            "reason": reason, "executed": None, "execution_seconds": 0.0}
+
+
+def _run_pool(pending, root, scratch, db_url, workers, cell_timeout, notebook_budget,
+              recorder, console, show_progress, sandbox) -> list[Outcome]:
+    """Keep N workers busy; record each submission as soon as all its notebooks are back."""
+    threads = max(1, default_workers() // workers)
+    key = lambda s: (s.student, s.lab)  # noqa: E731
+    tasks = {
+        key(s): [
+            Task(s.student, s.lab, name, str(s.folder), str(root / "source" / s.lab), db_url,
+                 cell_timeout, notebook_budget)
+            for name in s.notebooks if (s.folder / f"{name}.ipynb").exists()
+        ]
+        for s in pending
+    }
+    by_key = {key(s): s for s in pending}
+    outcomes: list[Outcome] = []
+    results: dict[tuple, list[dict]] = {k: [] for k in tasks}
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
+        bar = progress.add_task("grading", total=len(pending))
+
+        def finish(k):
+            try:
+                outcome = recorder.record(by_key[k], results[k])
+            except Exception as error:  # noqa: BLE001 - one unrecordable submission must not stop the batch
+                recorder.writer.gradebook.db.rollback()
+                s = by_key[k]
+                outcome = Outcome(s.student, s.lab, FAILED, needs_review=True, fingerprint=s.fingerprint,
+                                  reason=f"could not record the grades in the gradebook: {type(error).__name__}: {error}")
+                recorder.store.put(outcome)
+            outcomes.append(outcome)
+            progress.advance(bar)
+            if outcome.status != GRADED:
+                progress.console.print(f"  {outcome.student} {outcome.lab}: [yellow]{outcome.status}[/] "
+                                       f"- {outcome.reason}")
+
+        # Submissions with no notebook at all are recorded straight away (nbgrader gives them 0).
+        for k in [k for k, t in tasks.items() if not t]:
+            finish(k)
+        # A learner's labs one after another: long and short notebooks mix, which balances the workers.
+        queue = [t for k in sorted(tasks, key=lambda k: (k[0], k[1])) for t in tasks[k]]
+        attempts = 0
+        while queue and attempts < 3:
+            attempts += 1
+            executor = ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=init_worker,
+                                           initargs=(str(root), str(scratch), threads, os.getpid(), sandbox))
+            try:
+                futures = {executor.submit(grade_in_worker, task): task for task in queue}
+                queue = []
+                remaining = set(futures)
+                while remaining:
+                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        task = futures[future]
+                        try:
+                            result = future.result()
+                        except BrokenProcessPool:
+                            queue.append(task)
+                            continue
+                        except Exception as error:  # noqa: BLE001
+                            result = _failure(task, f"grading worker error: {error}")
+                        k = (task.student, task.lab)
+                        results[k].append(result)
+                        if len(results[k]) == len(tasks[k]):
+                            finish(k)
+            finally:
+                executor.shutdown(wait=True, cancel_futures=True)
+        for task in queue:  # the worker pool broke three times on these: report, do not loop forever
+            k = (task.student, task.lab)
+            results[k].append(_failure(task, "the grading worker process crashed while running it"))
+            if len(results[k]) == len(tasks[k]):
+                finish(k)
+    return outcomes
+
+
+def print_summary(console: Console, outcomes: list[Outcome]) -> None:
+    if not outcomes:
+        return
+    table = Table(title="Graded in this run")
+    for column in ("learner", "lab", "status", "score", "late", "review", "reason"):
+        table.add_column(column, overflow="fold")
+    for outcome in sorted(outcomes, key=lambda o: (o.lab, o.student)):
+        score = "" if outcome.score is None else f"{outcome.score:g}/{outcome.max_score:g}"
+        table.add_row(outcome.student, outcome.lab, outcome.status, score, "late" if outcome.late else "",
+                      "yes" if outcome.needs_review else "", outcome.reason[:120])
+    console.print(table)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+
+
+def add_command(subparsers) -> None:
+    parser = subparsers.add_parser("grade", help="autograde every pending submission of a lab, in parallel")
+    parser.add_argument("labs", nargs="*", help="lab ids (default: every ready lab with submissions)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores)")
+    parser.add_argument("--cell-timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
+                        help=f"seconds one cell may run before it is interrupted (default {DEFAULT_CELL_TIMEOUT})")
+    parser.add_argument("--notebook-budget", type=int, default=DEFAULT_NOTEBOOK_BUDGET,
+                        help=f"wall-clock seconds for a whole notebook (default {DEFAULT_NOTEBOOK_BUDGET})")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="grade again submissions whose kernel died or whose worker crashed")
+    parser.add_argument("--student", action="append", default=None, help="grade only this learner (repeatable)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    add_sandbox_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_sandbox_options(parser) -> None:
+    """The sandbox's limits, and the explicit opt-out (shared by `grade` and `demo`)."""
+    defaults = Limits()
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
+                        help=f"memory for one learner's kernel (default {defaults.memory_mb})")
+    parser.add_argument("--max-processes", type=int, default=defaults.processes,
+                        help=f"processes and threads for one learner's kernel (default {defaults.processes})")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run learners' code without isolation: only for submissions you trust")
+
+
+def sandbox_from_args(args, console: Console) -> Limits | None:
+    """The sandbox limits to grade with, after checking that a sandbox works here.
+
+    Raises SandboxUnavailable (with the install command) unless --unsafe-no-sandbox was given.
+    """
+    if args.unsafe_no_sandbox:
+        console.print("[bold red]--unsafe-no-sandbox:[/] learners' code runs with your permissions, "
+                      "your files and the network. Use it only for submissions you trust.")
+        return None
+    limits = Limits(memory_mb=args.memory_mb, processes=args.max_processes)
+    console.print(Sandbox(limits).describe())
+    return limits
+
+
+def run(args) -> int:
+    curriculum = load_curriculum(args.course)
+    if args.workers is not None and args.workers < 1:
+        raise CurriculumError("--workers must be 1 or more.")
+    labs = args.labs or [lab.id for lab in curriculum.ready_labs
+                         if (curriculum.root / "submitted").is_dir()
+                         and any((curriculum.root / "submitted").glob(f"*/{lab.id}"))]
+    if not labs:
+        print("Nothing to grade: no submitted/<learner>/<lab>/ folders. Run `autograder import` first.")
+        return 0
+    console = Console()
+    try:
+        sandbox = sandbox_from_args(args, console)
+    except SandboxUnavailable as error:
+        console.print(f"[bold red]Not grading:[/] {error}")
+        return 2
+    grade_labs(curriculum, labs, args.workers, args.cell_timeout, args.notebook_budget,
+               args.retry_failed, args.student, console=console, show_progress=not args.no_progress,
+               sandbox=sandbox)
+    return 0

@@ -1,0 +1,55 @@
+"""Step 6, status: the cohort at a glance: who submitted what, scores, late, needs review."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.cohort_table import NOT_SUBMITTED, read_cohort
+from autograder.curriculum import Curriculum, load_curriculum
+from autograder.outcomes import GRADED, MISSING
+
+
+def cell_text(cell) -> str:
+    if cell.status == NOT_SUBMITTED:
+        return "[dim]-[/]"
+    score = "?" if cell.score is None else f"{cell.score:g}"
+    text = f"{score}/{cell.max_score:g}"
+    if cell.status not in (GRADED, MISSING):
+        text += f" [red]{cell.status}[/]"
+    if cell.late:
+        text += " [yellow]late[/]"
+    if cell.needs_review:
+        text += " [red]review[/]"
+    elif cell.manual_pending:
+        text += " [cyan]manual[/]"
+    return text
+
+
+def status_table(curriculum: Curriculum) -> Table:
+    learners, labs, cells = read_cohort(curriculum)
+    table = Table(title=f"{curriculum.title}: cohort status")
+    table.add_column("learner")
+    for lab in labs:
+        table.add_column(lab.id, overflow="fold")
+    for learner in learners:
+        table.add_row(learner.id, *[cell_text(cells[(learner.id, lab.id)]) for lab in labs])
+    counts = {
+        "submitted": sum(c.status != NOT_SUBMITTED for c in cells.values()),
+        "late": sum(c.late for c in cells.values()),
+        "needs review": sum(c.needs_review for c in cells.values()),
+        "manual grading pending": sum(c.manual_pending for c in cells.values()),
+    }
+    table.caption = ", ".join(f"{n} {what}" for what, n in counts.items()) + \
+        " | late = after the due date; review = the grader could not finish, see `autograder export`'s reason"
+    return table
+
+
+def add_command(subparsers) -> None:
+    parser = subparsers.add_parser("status", help="cohort table: who submitted what, scores, late, needs review")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    Console().print(status_table(load_curriculum(args.course)))
+    return 0
