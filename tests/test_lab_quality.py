@@ -104,6 +104,9 @@ def test_lab_follows_the_frame(lab):
     assert re.match(rf"# Lab {number} — {re.escape(lab.title)}\s*$", first.splitlines()[0]), (
         f"{lab.id}: the first line must read '# Lab {number} — {lab.title}'."
     )
+    assert f"**Time:** about {lab.minutes} minutes." in first, (
+        f"{lab.id}: the first cell must state '**Time:** about {lab.minutes} minutes.' as curriculum.yml does."
+    )
     for objective in lab.objectives:
         assert objective in first, f"{lab.id}: learning objective missing from the first cell: {objective!r}"
     text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
