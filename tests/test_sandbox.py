@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
@@ -79,8 +80,12 @@ def probe_results(tmp_path_factory, listener):
     ]
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    NotebookClient(notebook, km=sandbox.kernel_manager(work), timeout=60, allow_errors=True).execute()
-    del os.environ["AICL_TEST_SECRET"]
+    manager = sandbox.kernel_manager(work)
+    try:
+        NotebookClient(notebook, km=manager, timeout=60, allow_errors=True).execute()
+    finally:  # nbclient shuts down only the kernels it started itself
+        run_sync(manager.shutdown_kernel)(now=True)
+        del os.environ["AICL_TEST_SECRET"]
     results = {}
     for name, cell in zip(PROBES, notebook.cells):
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
