@@ -166,7 +166,11 @@ class Sandbox:
         workdir = str(Path(workdir).resolve())
         args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
                 "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-                "--disable-userns", "--cap-drop", "ALL"]
+                "--disable-userns", "--cap-drop", "ALL",
+                # Mounts apply in order: the private /tmp first, so that folders bound below stay
+                # visible when they live under /tmp (a course cloned there, a scratch working copy).
+                "--dev", "/dev", "--proc", "/proc",
+                "--size", str(self.limits.tmp_mb << 20), "--tmpfs", "/tmp"]
         for kind, path in _system_folders():
             if kind == "symlink":
                 args += ["--symlink", os.readlink(path), path]
@@ -176,9 +180,7 @@ class Sandbox:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         for folder in _readable_code_folders():
             args += ["--ro-bind", folder, folder]
-        args += ["--dev", "/dev", "--proc", "/proc",
-                 "--size", str(self.limits.tmp_mb << 20), "--tmpfs", "/tmp",
-                 "--bind", workdir, workdir,
+        args += ["--bind", workdir, workdir,
                  # The sandbox's own root is a tmpfs: make it read-only too, after every mount.
                  "--remount-ro", "/", "--chdir", workdir,
                  "--clearenv",

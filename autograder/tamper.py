@@ -42,19 +42,16 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from autograder.samples import is_test_cell, nbgrader_meta
+
 RNG = secrets.SystemRandom()
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 MARK = "autograder_integrity"          # metadata key of inserted cells (never sent to the kernel)
 
 
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def _is_test(cell) -> bool:
-    meta = _meta(cell)
-    return cell.cell_type == "code" and meta.get("grade", False) and not meta.get("solution", False)
+    return cell.cell_type == "code" and is_test_cell(cell)
 
 
 def _state(resources) -> dict:
@@ -398,7 +395,7 @@ class ScanLearnerCode(NbGraderPreprocessor):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or _is_test(cell):
                 continue
-            meta = _meta(cell)
+            meta = nbgrader_meta(cell)
             if not meta.get("solution") and cell.source.strip() in release:
                 continue
             where = meta.get("grade_id") if meta.get("solution") else f"cell {index + 1} (not in the release)"
@@ -612,7 +609,7 @@ class InsertCanaries(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         state = _state(resources)
         tests = [index for index, cell in enumerate(nb.cells)
-                 if _is_test(cell) and float(_meta(cell).get("points", 0) or 0) > 0]
+                 if _is_test(cell) and float(nbgrader_meta(cell).get("points", 0) or 0) > 0]
         plan: dict[int, list[tuple[str, nbformat.NotebookNode]]] = {}   # index -> cells to put before it
         end: list[nbformat.NotebookNode] = []
 
@@ -629,8 +626,8 @@ class InsertCanaries(NbGraderPreprocessor):
             for kind in ("subject", None):   # one on the learner's value, one with the test's own tools
                 canary = nbformat.v4.new_code_cell(canary_source(real.source, kind))
                 canary.metadata = copy.deepcopy(real.metadata)
-                canary.metadata["nbgrader"]["grade_id"] = f"{_meta(real)['grade_id']}-{secrets.token_hex(4)}"
-                canary.metadata[MARK] = {"kind": "canary", "after": _meta(real)["grade_id"]}
+                canary.metadata["nbgrader"]["grade_id"] = f"{nbgrader_meta(real)['grade_id']}-{secrets.token_hex(4)}"
+                canary.metadata[MARK] = {"kind": "canary", "after": nbgrader_meta(real)["grade_id"]}
                 add(index if RNG.random() < 0.5 else index + 1, "canary", canary)
                 state["canaries"] += 1
         tokens = []

@@ -143,3 +143,11 @@ def test_missing_bubblewrap_is_refused_with_the_fix(monkeypatch):
     monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap.*--unsafe-no-sandbox"):
         Sandbox()
+
+
+def test_private_tmp_is_mounted_before_the_code_it_must_not_hide(tmp_path):
+    """A course cloned under /tmp keeps its virtual environment visible inside the sandbox."""
+    args = Sandbox(Limits()).bwrap_arguments(tmp_path)
+    tmpfs = args.index("--tmpfs")
+    binds = [i for i, arg in enumerate(args) if arg in ("--ro-bind", "--bind", "--ro-bind-try")]
+    assert args[tmpfs + 1] == "/tmp" and tmpfs < min(binds)
