@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -60,8 +62,14 @@ def grade_ours(course: Path) -> float:
 
 
 def leaked(course: Path, student: str) -> bool:
+    """Whether an attack printed the marker, i.e. it read or reached something. Only outputs count:
+    the marker also stands in the attack's own source code."""
     path = course / "autograded" / student / corpus.LAB / corpus.NOTEBOOK
-    return path.exists() and corpus.LEAK in path.read_text(encoding="utf-8", errors="replace")
+    if not path.exists():
+        return False
+    notebook = nbformat.read(path, as_version=4)
+    return any(corpus.LEAK in output.get("text", "") for cell in notebook.cells
+               for output in cell.get("outputs", []) if output.get("output_type") == "stream")
 
 
 def verdicts(course: Path, bases: dict[str, str], ours: bool, tests_before, probe_scores) -> dict[str, dict]:

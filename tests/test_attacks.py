@@ -26,6 +26,9 @@ import pytest
 import attacks as corpus
 from autograder.outcomes import load_outcomes
 
+# The duplicated-cells attack makes nbformat warn while it repairs the ids: expected, not noise.
+pytestmark = pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")
+
 CELL_TIMEOUT = 8          # seconds: lab 01's slowest graded cell takes about 1 s here
 NOTEBOOK_BUDGET = 60      # seconds: an honest trimmed lab 01 runs in about 5 s
 HOST_FILES = [Path("/tmp/pwned.txt"), Path.home() / "pwned.txt"]

@@ -30,10 +30,12 @@ PROBES = {
         f"{[str(ROOT / 'source'), str(ROOT / 'curriculum.yml'), str(Path.home() / '.bashrc'), '/etc/shadow']!r}"
         " + [{outside!r}]]))"
     ),
+    # Only this machine's loopback is a target; no route elsewhere is shown by the interfaces alone.
     "network": (
-        "import socket\nresult = []\nfor host, port in [('127.0.0.1', {port}), ('1.1.1.1', 53)]:\n"
-        "    try:\n        socket.create_connection((host, port), timeout=2); result.append('connected')\n"
-        "    except OSError as e: result.append(type(e).__name__)\nprint(json.dumps(result))"
+        "import socket\nresult = []\nfor host in ('127.0.0.1', 'localhost'):\n"
+        "    try:\n        socket.create_connection((host, {port}), timeout=2); result.append('connected')\n"
+        "    except OSError as e: result.append(type(e).__name__)\n"
+        "result.append([name for _, name in socket.if_nameindex()])\nprint(json.dumps(result))"
     ),
     "writes": (
         "result = []\nfor path in ['/usr/x', '/tmp/../etc/x', {labs!r} + '/x', 'mine.txt']:\n"
@@ -103,7 +105,10 @@ def test_course_files_and_home_are_invisible(probe_results):
 
 
 def test_no_network_even_to_this_machine(probe_results, listener):
-    assert probe_results[0]["network"] == ["ConnectionRefusedError", "OSError"]
+    by_address, by_name, interfaces = probe_results[0]["network"]
+    assert by_address == "ConnectionRefusedError"          # this machine's loopback is another one
+    assert by_name in ("ConnectionRefusedError", "gaierror")  # no /etc/hosts inside: not even resolved
+    assert interfaces == ["lo"], "the sandbox must have no network interface but its own loopback"
     assert not listener[1], "the sandboxed kernel reached a server on this machine"
 
 

@@ -295,19 +295,24 @@ for _path in ["{course}" + "/outcomes.json", "{course}" + "/release/01-data-matt
 
 # --------------------------------------------------------------------------- category 4: network
 
+# Only this machine's loopback is ever a target (a real listener the test runs); that the sandbox has
+# no route anywhere else is shown by its interfaces, without sending traffic off the machine.
 NETWORK = '''
 import socket, urllib.request
-for _host, _port in [("127.0.0.1", {port}), ("1.1.1.1", 53), ("10.0.2.2", 80)]:
+for _host, _port in [("127.0.0.1", {port}), ("localhost", {port})]:
     try:
         socket.create_connection((_host, _port), timeout=2).sendall(b"exfiltrate")
         print("{leak} connected", _host)
     except OSError as _e:
         print("blocked", _host, type(_e).__name__)
 try:
-    urllib.request.urlopen("http://example.com", timeout=2)
+    urllib.request.urlopen("http://127.0.0.1:{port}/", timeout=2)
     print("{leak} http")
 except Exception as _e:
     print("blocked http", type(_e).__name__)
+_interfaces = [name for _, name in socket.if_nameindex()]
+if _interfaces != ["lo"]:
+    print("{leak} interfaces", _interfaces)
 '''
 
 # --------------------------------------------------------------------------- category 5: resources
