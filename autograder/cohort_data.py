@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from nbgrader.api import Gradebook
 
 from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
+from autograder.gradebook import db_path as gradebook_path
+from autograder.gradebook import open_gradebook as open_course_gradebook
 
-GRADEBOOK_FILE = "gradebook.db"
 
 SHARE_NOTE = (
     "A lab's share is the points scored divided by the lab's maximum points in the gradebook. "
@@ -35,13 +35,14 @@ class GradebookMissing(CurriculumError):
 
 @contextmanager
 def open_gradebook(curriculum: Curriculum):
-    path = curriculum.root / GRADEBOOK_FILE
+    """The course's gradebook (where nbgrader_config.py says), or a clear error if there is none yet."""
+    path = gradebook_path(curriculum.root)
     if not path.exists():
         raise GradebookMissing(
-            f"No {GRADEBOOK_FILE} in {curriculum.root}: nothing has been graded yet. "
+            f"No {path.name} in {path.parent}: nothing has been graded yet. "
             "Release, collect and grade a lab first (or run the demo)."
         )
-    gradebook = Gradebook(f"sqlite:///{path}", course_id=curriculum.course_id)
+    gradebook = open_course_gradebook(curriculum.root)
     try:
         yield gradebook
     finally:

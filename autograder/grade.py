@@ -31,9 +31,10 @@ from rich.table import Table
 
 from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
 from autograder.execute import DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_BUDGET, Task, grade_in_worker, init_worker
+from autograder.files import atomic_write_bytes
 from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
 from autograder.gradebook import (
-    GradebookWriter, atomic_write_bytes, load_nbgrader_config, read_timestamp, snapshot_gradebook,
+    GradebookWriter, load_nbgrader_config, read_timestamp, snapshot_gradebook,
 )
 from autograder.outcomes import FAILED, GRADED, MISSING, NEEDS_REVIEW, Outcome, OutcomeStore
 

@@ -10,7 +10,6 @@ killed run safe to resume (a submission's grades land in one transaction or not 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import warnings
 from datetime import datetime
@@ -229,15 +228,3 @@ def read_timestamp(folder: Path) -> datetime | None:
         return None
     text = path.read_text(encoding="utf-8").strip()
     return utils.parse_utc(text) if text else None
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``path`` so a crash leaves the old file or the new one, never a partial one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

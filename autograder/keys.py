@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from autograder.credentials import did_key, issuer_profile
 from autograder.curriculum import CurriculumError, load_curriculum
+from autograder.files import atomic_write_bytes
 
 KEY_DIR = "keys"
 PRIVATE_KEY_FILE = "issuer-ed25519.pem"
@@ -39,10 +40,8 @@ def issuer_profile_path(course_root: Path) -> Path:
 
 
 def write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    """Write ``data`` as readable JSON, atomically (a certificate or ledger is never half-written)."""
+    atomic_write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def create_issuer_key(course_root: Path) -> tuple[Path, dict]:

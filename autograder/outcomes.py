@@ -11,10 +11,10 @@ either the old or the new file, never a torn one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from autograder.files import atomic_write_bytes
 
 OUTCOMES_FILE = "outcomes.json"
 
@@ -81,24 +81,7 @@ def outcomes_by_key(course_root: Path) -> dict[tuple[str, str], Outcome]:
 
 def write_json_atomically(path: Path, data) -> None:
     """Replace ``path`` with ``data`` as JSON so that readers see the old or the new file, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write_bytes(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
 
 class OutcomeStore:

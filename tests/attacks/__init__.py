@@ -31,6 +31,8 @@ from typing import Callable
 
 import nbformat
 
+from autograder.samples import nbgrader_meta
+
 LAB = "01-data-matters"
 NOTEBOOK = "data-matters.ipynb"
 EX1, EX2, EX3, Q5, EX4 = ("data01-ex1-missing-share", "data01-ex2-bad-rate-by", "data01-ex3-skewed-sample",
@@ -48,8 +50,7 @@ class Attack:
     unsafe_without_sandbox: bool = False   # would harm the machine under stock nbgrader
 
 
-def meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+meta = nbgrader_meta
 
 
 def index_of(notebook, grade_id: str) -> int:
