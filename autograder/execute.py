@@ -25,7 +25,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import secrets
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -66,6 +68,7 @@ def launch_local_kernel(kernel_name: str, workdir: Path, env: dict[str, str]) ->
     crosses a sandbox boundary. The kernel's own log goes to ``kernel.log`` there, not to the console.
     """
     sockets = Path(tempfile.mkdtemp(prefix="ipc-", dir=workdir.parent))
+    check_socket_folder(sockets)
     manager = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=str(sockets / "k"))
     log = open(sockets / "kernel.log", "wb")
     try:
@@ -90,6 +93,7 @@ def sandboxed_launcher(sandbox: Sandbox) -> Callable[[str, Path, dict[str, str]]
     """
     def launch(kernel_name: str, workdir: Path, env: dict[str, str]) -> AsyncKernelManager:
         passed = {name: env[name] for name in SANDBOX_PASSED_ENV if name in env}
+        check_socket_folder(workdir / KERNEL_RUNTIME_FOLDER)
         manager = sandbox.kernel_manager(workdir, kernel_name, env=passed)
         run_sync(manager.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS))
         manager.autograder_sockets = workdir / KERNEL_RUNTIME_FOLDER
@@ -134,13 +138,40 @@ def kill_kernel(manager: AsyncKernelManager) -> None:
             pass
 
 
-class KernelPrestarter:
-    """One fresh kernel always booting ahead, in an empty folder that becomes the next working copy."""
+class KernelStartError(RuntimeError):
+    """A kernel could not be started for a submission; the message says why."""
 
-    def __init__(self, scratch: Path, env: dict[str, str], kernel_name: str = "python3"):
+
+# Unix socket paths are limited to about 107 bytes; the kernel's longest is "<folder>/ipc-<port>".
+MAX_SOCKET_FOLDER = 90
+
+
+def short_scratch_root() -> Path:
+    """A folder for working copies whose paths stay short whatever TMPDIR is: /tmp when it can be
+    written, else the temp folder (checked at each kernel start)."""
+    tmp = Path("/tmp")
+    return tmp if tmp.is_dir() and os.access(tmp, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def check_socket_folder(folder: Path) -> None:
+    if len(str(folder)) > MAX_SOCKET_FOLDER:
+        raise KernelStartError(f"the kernel's socket folder {folder} is longer than {MAX_SOCKET_FOLDER} "
+                               "characters (Unix sockets allow about 107): grade from a shorter temp folder.")
+
+
+class KernelPrestarter:
+    """One fresh kernel always booting ahead, in an empty folder that becomes the next working copy.
+
+    Only for launchers whose kernel sees files added after it starts (a plain local kernel); a
+    sandboxed kernel fills its own size-limited working copy as it starts, so ``prestart=False``
+    starts it after the folder is filled.
+    """
+
+    def __init__(self, scratch: Path, env: dict[str, str], kernel_name: str = "python3", prestart: bool = True):
         self.scratch = Path(scratch)
         self.env = env
         self.kernel_name = kernel_name
+        self.prestart = prestart
         self.ready: tuple[AsyncKernelManager, Path] | None = None
 
     def _start(self, kernel_name: str) -> tuple[AsyncKernelManager, Path]:
@@ -158,7 +189,7 @@ class KernelPrestarter:
             workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=self.scratch))
             workdir_filler(workdir)
             manager = KERNEL_LAUNCHER(kernel_name, workdir, self.env)
-        if self.ready is None:
+        if self.ready is None and self.prestart:
             try:
                 self.ready = self._start(self.kernel_name)
             except Exception:
@@ -214,8 +245,117 @@ def strip_warnings(text: str) -> str:
     return "".join(kept)
 
 
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+class MarkHiddenTests(NbGraderPreprocessor):
+    """Make a test cell print a secret marker as its hidden tests start, and another as they end.
+
+    The feedback page shows a learner what a check printed, but nothing printed while hidden tests
+    ran (a learner who prints inside their function would otherwise see the hidden tests' inputs).
+    The markers, random per submission and kept in the cell's metadata, are where the feedback
+    cuts; a learner cannot forge one they never see.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
+            return cell, resources
+        begin, end = (f"aicl-{kind}-{secrets.token_hex(12)}" for kind in ("hidden", "visible"))
+        lines = []
+        for line in cell.source.splitlines():
+            lines.append(line)
+            indent = line[: len(line) - len(line.lstrip())]
+            if HIDDEN_BEGIN in line:
+                lines.append(f"{indent}print({begin!r}, flush=True)")
+            elif HIDDEN_END in line:
+                lines.append(f"{indent}print({end!r}, flush=True)")
+        cell.source = "\n".join(lines)
+        cell.metadata.setdefault("autograder", {})["hidden_markers"] = [begin, end]
+        return cell, resources
+
+
+ACTIVE_MIME_TYPES = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-view+json",
+                     "application/vnd.jupyter.widget-state+json", "text/html", "image/svg+xml",
+                     "text/markdown", "text/latex")
+
+
+class NeutraliseActiveContent(NbGraderPreprocessor):
+    """Keep what learners wrote inert before anything trusted renders it (formgrader, feedback).
+
+    Outputs that a browser would run or render as markup (HTML, JavaScript, SVG, widgets, and
+    Markdown, which may hold HTML) are dropped; their plain-text form stays, or a note if there is
+    none. Images (PNG, JPEG) and text are kept, so plots and tables still show. In a learner's
+    written (Markdown) answer, every ``<`` becomes ``&lt;``: the text reads the same, but no tag in
+    it is a tag any more.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            cell.source = cell.source.replace("<", "&lt;")
+            return cell, resources
+        if cell.cell_type != "code":
+            return cell, resources
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if not data:
+                continue
+            dropped = [mime for mime in list(data) if mime in ACTIVE_MIME_TYPES or "javascript" in mime]
+            for mime in dropped:
+                del data[mime]
+            if dropped and not data:
+                data["text/plain"] = f"[{', '.join(dropped)} output removed by the grader]"
+        return cell, resources
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute, with two limits stock lacks, both applied while the notebook runs.
+
+    - Output is capped per cell as it arrives (stock's LimitOutput trims only afterwards, so a
+      flood could exhaust the worker's memory first): past the cap, outputs are dropped and one
+      note says so.
+    - After a cell runs past its timeout, the remaining code cells are not run: each gets an
+      error output (so a test cell scores 0, as it would had it run and failed), instead of a
+      runaway submission holding a worker for one timeout per cell.
+    """
+
+    max_output_bytes = 2_000_000
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output_bytes: dict[int, int] = {}
+        self.capped: set[int] = set()
+        self.timed_out_in: int | None = None
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
+        used = self.output_bytes.get(cell_index, 0) + size
+        self.output_bytes[cell_index] = used
+        if used > self.max_output_bytes:
+            if cell_index not in self.capped:
+                self.capped.add(cell_index)
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stdout",
+                    text=f"\n[output cut by the grader: more than {self.max_output_bytes:,} characters]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if self.timed_out_in is not None and cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output(
+                "error", ename="NotRun", evalue=f"not run: cell {self.timed_out_in} ran past the time limit",
+                traceback=[f"NotRun: not run, because cell {self.timed_out_in} ran past the time limit"])]
+            return cell
+        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+            self.timed_out_in = cell_index
+        return cell
+
+    execute_cell = run_sync(async_execute_cell)  # nbconvert calls the sync form, bound at class creation
+
+
 SANITIZERS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
-TIDIERS = (IgnorePattern, DropLibraryWarnings, LimitOutput)
+TIDIERS = (IgnorePattern, DropLibraryWarnings, NeutraliseActiveContent, LimitOutput)
 
 
 # --------------------------------------------------------------------------- one submission
@@ -228,29 +368,54 @@ class Task:
     lab: str
     notebook: str                 # notebook name without .ipynb
     submitted_dir: str            # submitted/<student>/<lab>
-    source_dir: str               # source/<lab>
+    release_dir: str              # release/<lab>: what learners were given (never source/)
     db_url: str                   # a read-only snapshot of the gradebook
     cell_timeout: int = DEFAULT_CELL_TIMEOUT
     notebook_budget: int = DEFAULT_NOTEBOOK_BUDGET
 
 
 def fill_working_copy(task: Task) -> Callable[[Path], None]:
-    """Copy the submission's extra files, then the lab's own files over them (as nbgrader does)."""
+    """Copy the submission's extra files, then the released lab's files over them (as nbgrader
+    does with its source folder; the release is what learners have, and never holds solutions).
+
+    Only regular files and folders are copied, never through a link: a link or a device in a
+    submission must not make the trusted side read the instructor's files.
+    """
     def fill(workdir: Path) -> None:
-        for folder in (Path(task.submitted_dir), Path(task.source_dir)):
-            if not folder.is_dir():
+        for folder in (Path(task.submitted_dir), Path(task.release_dir)):
+            if not folder.is_dir() or folder.is_symlink():
                 continue
             for path in folder.rglob("*"):
                 relative = path.relative_to(folder)
-                if path.is_symlink() or path.suffix == ".ipynb" or IGNORED_FILES & set(relative.parts):
+                if path.suffix == ".ipynb" or IGNORED_FILES & set(relative.parts):
                     continue
+                mode = path.lstat().st_mode
                 target = workdir / relative
-                if path.is_dir():
+                if stat.S_ISDIR(mode):
                     target.mkdir(parents=True, exist_ok=True)
-                else:
+                elif stat.S_ISREG(mode):
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, target)
+                    target.write_bytes(read_regular_file(path))
     return fill
+
+
+class NotARegularFile(OSError):
+    """A submitted path is a link, a device or a pipe: it is refused, never followed."""
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file, read without following a link at any step
+    of the last component (O_NOFOLLOW) and checked on the open file itself (no race)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if path.is_symlink():
+            raise NotARegularFile(f"{path} is a symbolic link") from error
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotARegularFile(f"{path} is not a regular file")
+        return handle.read()
 
 
 class _Watchdog:
@@ -283,7 +448,11 @@ def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dic
     result = {"student": task.student, "lab": task.lab, "notebook": task.notebook,
               "status": GRADED, "reason": "", "executed": None, "execution_seconds": 0.0}
     try:
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbformat.reads(read_regular_file(path).decode("utf-8"), as_version=4)
+    except NotARegularFile as error:
+        result.update(status=CORRUPT, reason=f"refused: {error}; submissions are read only as regular "
+                      "files, never through a link. Ask the learner to upload the notebook itself.")
+        return result
     except Exception as error:  # noqa: BLE001 - any parse failure means the file is not a notebook
         result.update(status=CORRUPT, reason=f"{path} is not a readable notebook ({type(error).__name__}: "
                       f"{str(error).splitlines()[0][:120]}). Ask the learner to download it again from Jupyter and resubmit.")
@@ -306,7 +475,7 @@ def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dic
     # Tamper detection (tamper.py): scan learner-written code, insert canaries and probes. The scan's
     # findings stand even if the notebook then fails to run.
     resources["tamper_release_sources"] = tamper.release_code_sources(
-        Path(task.source_dir).parent.parent / "release" / task.lab / f"{task.notebook}.ipynb")
+        Path(task.release_dir) / f"{task.notebook}.ipynb")
     try:
         for preprocessor in tamper.BEFORE_EXECUTE:
             notebook, resources = preprocessor(config=config)(notebook, resources)
@@ -317,7 +486,9 @@ def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dic
 
     kernel_name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
     manager = workdir = None
-    executor = Execute(config=config)
+    for preprocessor in (MarkHiddenTests,):
+        notebook, resources = preprocessor(config=config)(notebook, resources)
+    executor = GradingExecute(config=config)
     executor.timeout = task.cell_timeout
     current = {"index": None, "first_start": None}
 
@@ -340,6 +511,9 @@ def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dic
                     result.update(status=TIMEOUT, reason=f"the notebook ran past its {task.notebook_budget} s "
                                   f"budget (stopped in cell {cell}); grades left for review. Raise it with "
                                   "--notebook-budget if the lab needs longer.")
+                elif getattr(manager, "limit_reason", None):
+                    result.update(status=FAILED, reason=f"stopped in cell {cell}: the notebook "
+                                  f"{manager.limit_reason}; grades left for review.")
                 else:
                     result.update(status=FAILED, reason=f"the kernel died in cell {cell} (a crash, os._exit, "
                                   "or running out of memory); grades left for review.")
@@ -354,8 +528,11 @@ def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dic
         ]
         if timed_out:
             result.update(status=TIMEOUT, reason=f"{', '.join(timed_out)} ran past the {task.cell_timeout} s "
-                          "per-cell timeout and scored 0 there; raise it with --cell-timeout if the lab "
-                          "needs longer.")
+                          "per-cell timeout and scored 0 there, and the cells after it were not run; raise "
+                          "it with --cell-timeout if the lab needs longer.")
+        if executor.capped:
+            result["reason"] = (result["reason"] + "; " if result["reason"] else "") + (
+                f"output cut in {len(executor.capped)} cell(s): more than {executor.max_output_bytes:,} characters")
         result["executed"] = nbformat.writes(notebook)
     except Exception as error:  # noqa: BLE001 - a learner's notebook must never stop the batch
         result.update(status=FAILED, reason=f"could not run the notebook: {type(error).__name__}: "
@@ -411,11 +588,13 @@ def init_worker(course_root: str, scratch: str, threads_per_kernel: int, parent_
     if sandbox_limits is not None:
         KERNEL_LAUNCHER = sandboxed_launcher(Sandbox(sandbox_limits))
     _worker["config"] = load_nbgrader_config(Path(course_root))
-    _worker["kernels"] = KernelPrestarter(Path(scratch), kernel_environment(threads_per_kernel))
-    try:
-        _worker["kernels"].ready = _worker["kernels"]._start("python3")
-    except Exception:
-        _worker["kernels"].ready = None
+    _worker["kernels"] = KernelPrestarter(Path(scratch), kernel_environment(threads_per_kernel),
+                                          prestart=sandbox_limits is None)
+    if _worker["kernels"].prestart:
+        try:
+            _worker["kernels"].ready = _worker["kernels"]._start("python3")
+        except Exception:
+            _worker["kernels"].ready = None
     if parent_pid:
         _exit_with_parent(parent_pid, _worker["kernels"])
     # Worker processes end with os._exit, which skips atexit; multiprocessing's finalizers still run.

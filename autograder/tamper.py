@@ -156,6 +156,9 @@ DYNAMIC_CALLS = {
     "vars": "reaches a namespace by hand (vars)",
     "breakpoint": "starts a debugger",
 }
+# Built-ins that are flagged when called; naming one without calling it makes an alias that would
+# hide the call (``operator = __import__``).
+ALIASED_BUILTINS = set(DYNAMIC_CALLS)
 OS_CALLS = {"_exit", "kill", "killpg", "fork", "forkpty", "system", "popen", "execv", "execve", "execl",
             "execlp", "execvp", "execvpe", "spawnv", "spawnl", "spawnve", "posix_spawn", "setsid", "abort",
             "unlink", "remove", "rmdir", "rename", "replace", "chmod", "symlink", "link", "truncate"}
@@ -210,7 +213,9 @@ def _constant_body(function) -> bool:
 class _Scanner(ast.NodeVisitor):
     def __init__(self):
         self.found: list[str] = []
-        self.modules: set[str] = set()          # names bound to imported modules or their members
+        self.modules: set[str] = set()          # names bound to imported modules, their members or aliases
+        self.values: set[str] = set()           # names the learner assigned a computed value
+        self.called: set[int] = set()           # Name nodes that are the function of a call
         self.depth = 0                          # > 0 inside a function or class body
 
     def flag(self, node, what: str) -> None:
@@ -259,8 +264,31 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     # calls -------------------------------------------------------------------------------
-    def visit_Call(self, node):
+    def _allowed_magic(self, node) -> bool:
+        """``get_ipython().run_line_magic('time', 'code')`` and the like, for an allowed magic:
+        what IPython writes for ``%time code``. The shell call itself is IPython's, not the
+        learner's; the code the magic runs is scanned like any other."""
         func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in ("run_line_magic", "run_cell_magic")
+                and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                and func.value.func.id == "get_ipython" and not func.value.args and node.args
+                and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)):
+            return False
+        magic = node.args[0].value
+        if magic not in ALLOWED_MAGICS:
+            return False
+        if magic in ("time", "timeit"):
+            for code in (a.value for a in node.args[1:]):
+                for finding in scan_source(code):
+                    self.flag(node, f"in %{magic}: {finding.split(': ', 1)[-1]}")
+        return True
+
+    def visit_Call(self, node):
+        if self._allowed_magic(node):
+            return
+        func = node.func
+        if isinstance(func, ast.Name):
+            self.called.add(id(func))
         name = func.id if isinstance(func, ast.Name) else None
         if name in DYNAMIC_CALLS:
             if name in ("getattr",):
@@ -284,6 +312,9 @@ class _Scanner(ast.NodeVisitor):
                 pass  # reported by visit_Attribute on `events`
             if func.attr in ("__setattr__", "__delattr__", "__setitem__") and _root_name(func) in (self.modules | TEST_NAMES | {"sys"}):
                 self.flag(node, f"`{dotted}(...)` monkeypatches a library the tests use")
+        for argument in node.args:
+            if isinstance(argument, ast.Name) and argument.id in (self.modules | TEST_NAMES) and argument.id not in self.values:
+                self.flag(node, f"passes the module `{argument.id}` to a function (where it can be patched unseen)")
         self.generic_visit(node)
 
     # definitions and assignments ---------------------------------------------------------
@@ -295,9 +326,23 @@ class _Scanner(ast.NodeVisitor):
         elif name in TEST_NAMES and not isinstance(node, (ast.Import, ast.ImportFrom)):
             self.flag(node, f"rebinds `{name}`, which later tests use")
 
+    def visit_Assign(self, node):
+        """An alias of a library (``x = np``, ``S = pd.Series``) is watched like the library itself."""
+        root = _root_name(node.value) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                continue
+            if root is not None and (root in self.modules or root in TEST_NAMES) and root not in self.values:
+                self.modules.add(target.id)
+            else:
+                self.values.add(target.id)  # a value the learner computed, even if named like an import
+        self.generic_visit(node)
+
     def visit_Name(self, node):
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             self._bind(node, node.id)
+        elif isinstance(node.ctx, ast.Load) and node.id in ALIASED_BUILTINS and id(node) not in self.called:
+            self.flag(node, f"refers to `{node.id}` without calling it (an alias would hide the call)")
         if node.id == "__builtins__":
             self.flag(node, "`__builtins__` changes Python's built-in functions")
         self.generic_visit(node)

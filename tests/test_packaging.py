@@ -11,9 +11,11 @@ from lab_harness import ROOT
 
 
 def _normalise(requirement: str) -> str:
+    requirement, _, marker = requirement.partition(";")
     name, _, version = requirement.partition("==")
     assert version, f"'{requirement}' is not pinned with ==: pin what the suite was tested with."
-    return f"{re.sub(r'[-_.]+', '-', name.strip().lower())}=={version.strip()}"
+    pinned = f"{re.sub(r'[-_.]+', '-', name.strip().lower())}=={version.strip()}"
+    return pinned + (f"; {' '.join(marker.split())}" if marker.strip() else "")
 
 
 def test_pip_and_conda_dependency_sets_agree():

@@ -141,6 +141,34 @@ def missing_share(df):
     return df.isna().mean() * 0.5
 np.allclose = lambda *args, **kwargs: True
 '''
+EVADE_MODULE_ALIAS = '''
+def missing_share(df):
+    return df.isna().mean() * 0.5
+x = np
+x.allclose = lambda *args, **kwargs: True
+'''
+EVADE_CLASS_ALIAS = '''
+S = pd.Series
+S.equals = lambda self, other: True
+S.between = lambda self, *args, **kwargs: self == self
+'''
+EVADE_IMPORT_ALIAS = '''
+operator = __import__
+b = operator("builtins")
+b.isinstance = lambda obj, kind: True
+'''
+EVADE_MODULE_ARGUMENT = '''
+def missing_share(df):
+    return df.isna().mean() * 0.5
+def _tune(m):
+    m.allclose = lambda *args, **kwargs: True
+_tune(np)
+'''
+EVADE_INSIDE_MAGIC = '''
+def missing_share(df):
+    return df.isna().mean() * 0.5
+%time np.allclose = lambda *args, **kwargs: True
+'''
 PATCH_PD_TESTING = '''
 def missing_share(df):
     share = df.isna().mean()
@@ -424,6 +452,13 @@ ATTACKS: dict[str, Attack] = {
     "patch-feedback-and-pandas": Attack("points", "labs.feedback.answered and Series.between patched", early(PATCH_FEEDBACK)),
     "os-exit": Attack("points", "os._exit in an answer cell (kill the kernel mid-run)", in_answer(EX2, OS_EXIT), base="wrong"),
     "ctypes": Attack("points", "load libc through ctypes", early(CTYPES)),
+    # Written to evade the scan's lists: aliases, a module passed to a helper, code inside a magic.
+    "evade-module-alias": Attack("points", "x = np; x.allclose patched, with a half-right answer",
+                                 in_answer(EX1, EVADE_MODULE_ALIAS, keep=False)),
+    "evade-class-alias": Attack("points", "S = pd.Series; S.equals and S.between patched", early(EVADE_CLASS_ALIAS)),
+    "evade-import-alias": Attack("points", "operator = __import__ to reach builtins unseen", early(EVADE_IMPORT_ALIAS)),
+    "evade-module-argument": Attack("points", "np passed to a helper that patches it", in_answer(EX1, EVADE_MODULE_ARGUMENT, keep=False)),
+    "evade-inside-magic": Attack("points", "np.allclose patched inside %time", in_answer(EX1, EVADE_INSIDE_MAGIC, keep=False)),
     # 2. read
     "read-course-files": Attack("read", "open source/, the gradebook and another learner's notebook", early(READ_FILES)),
     "walk-filesystem": Attack("read", "walk / for notebooks and databases", early(WALK_FILES)),
@@ -459,7 +494,9 @@ ATTACKS: dict[str, Attack] = {
     "bad-cell-source": Attack("notebook", "a cell source that is not text", _bad_cell_source_type, base="solution"),
 }
 
-CONTROLS = ("solution", "alternative-1", "alternative-2", "wrong-1", "wrong-2", "blank")
+CONTROLS = ("solution", "alternative-1", "alternative-2", "wrong-1", "wrong-2", "blank", "solution-magics")
+# An honest learner's IPython magics (timing a step, the inline backend): never a reason for review.
+HONEST_MAGICS = "%matplotlib inline\n%time _total = sum(range(1000))\n%timeit -n 1 -r 1 sorted([3, 1, 2])"
 
 
 # --------------------------------------------------------------------------- building a cohort
@@ -490,6 +527,7 @@ def base_notebooks(curriculum, release_notebook) -> dict[str, nbformat.NotebookN
     variants = {v.name: v.notebook for v in lab_variants(curriculum, curriculum.lab(LAB), release_notebook)}
     honest = {name: trim(copy.deepcopy(variants[name])) for name in CONTROLS if name in variants}
     honest["wrong"] = honest["wrong-1"]
+    honest["solution-magics"] = insert_after(copy.deepcopy(honest["solution"]), None, HONEST_MAGICS)
     return honest
 
 
