@@ -30,6 +30,7 @@ from autograder.credentials import (
     build_credential, canonical_json, format_datetime, learner, percent, sign, utc_now, verification_code,
 )
 from autograder.curriculum import Curriculum, Track, load_curriculum
+from autograder.files import atomic_write_bytes
 from autograder.keys import (
     IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile, write_json,
 )
@@ -239,7 +240,7 @@ def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, 
     stem = f"{_safe(decision.student)}-{code}"
     credential_path, page_path = folder / f"{stem}.json", folder / f"{stem}.html"
     write_json(credential_path, signed)
-    page_path.write_text(certificate_page(signed, code, curriculum, credential_path.name), encoding="utf-8")
+    atomic_write_bytes(page_path, certificate_page(signed, code, curriculum, credential_path.name).encode("utf-8"))
     return {
         "id": signed["id"], "code": code, "student": decision.student, "name": decision.name,
         "track": track.id, "track_title": track.title,

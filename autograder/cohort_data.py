@@ -39,8 +39,8 @@ def open_gradebook(curriculum: Curriculum):
     path = gradebook_path(curriculum.root)
     if not path.exists():
         raise GradebookMissing(
-            f"No {path.name} in {path.parent}: nothing has been graded yet. "
-            "Release, collect and grade a lab first (or run the demo)."
+            f"No {path.name} in {path.parent}: nothing has been released or graded in this course yet. "
+            "Run `autograder release`, then `autograder import` and `autograder grade` first (or run the demo)."
         )
     gradebook = open_course_gradebook(curriculum.root)
     try:

@@ -12,11 +12,30 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from autograder.curriculum import Curriculum, Lab
-from autograder.gradebook import open_gradebook
+from autograder.curriculum import Curriculum, CurriculumError, Lab
+from autograder.gradebook import db_path, open_gradebook
 from autograder.outcomes import Outcome, outcomes_by_key
 
 NOT_SUBMITTED = "not submitted"
+
+
+class NothingGraded(CurriculumError):
+    """The course has no gradebook, or no lab in it: there is nothing to show or export yet."""
+
+
+def gradebook_missing(curriculum: Curriculum) -> NothingGraded:
+    path = db_path(curriculum.root)
+    return NothingGraded(f"No {path.name} in {path.parent}: nothing has been released or graded in this course yet. "
+                         "Run `autograder release`, then `autograder import` and `autograder grade` first.")
+
+
+def require_labs(curriculum: Curriculum, labs: list[Lab]) -> None:
+    """Refuse to report on a gradebook that holds no lab: an empty table would look like a result."""
+    if not labs:
+        raise NothingGraded(
+            f"{db_path(curriculum.root)} holds no lab: nothing was released into it (a first run that failed "
+            "leaves it so). Run `autograder release LAB`, then `autograder grade LAB`; nothing was written."
+        )
 
 
 @dataclass
@@ -68,6 +87,8 @@ def released_labs(curriculum: Curriculum, gradebook) -> list[Lab]:
 
 def read_cohort(curriculum: Curriculum) -> tuple[list[Learner], list[Lab], dict[tuple[str, str], Cell]]:
     root = Path(curriculum.root)
+    if not db_path(root).exists():  # opening it would create an empty one
+        raise gradebook_missing(curriculum)
     outcomes = outcomes_by_key(root)
     with open_gradebook(root) as gb:
         labs = released_labs(curriculum, gb)

@@ -5,12 +5,24 @@ and a roster CSV, and writes ``submitted/<learner>/<lab>/<notebook>.ipynb`` with
 when the submission time is known. It is the first code to touch files from outside, so:
 
 * an unsafe archive is refused whole, before anything is written: absolute paths, ``..`` in a
-  path, links, too many entries, or more bytes than the limit once expanded (sizes are checked
-  while reading, not trusted from the zip's headers);
+  path, links or special files, too many entries, or more bytes than the limit once expanded
+  (sizes are checked while reading, not trusted from the zip's headers);
+* no symbolic link or special file is ever followed or opened, in a download folder or under
+  ``submitted/`` and ``archive/`` (every component is checked with ``lstat`` and files are opened
+  with ``O_NOFOLLOW``): a link there could make the instructor's files pass for a learner's, or
+  send a write outside the course. :func:`refuse_links`, :func:`read_no_follow` and
+  :func:`links_under` are the checks, for any trusted code that reads ``submitted/``;
+* everything in an upload belongs to the uploader the LMS names in the outermost part of its path
+  (the Canvas ``login_uid_sid_`` prefix, the Moodle ``Name_pid_assignsubmission_`` prefix, or the
+  learner's folder), never to a name found deeper inside it; a folder that wraps the whole
+  download is allowed. Two different notebooks that claim one learner's lab are used only when
+  their submission times say which is the later; otherwise neither is imported and both are
+  reported for review, so the order in which files are read never decides;
 * an earlier submission is never overwritten silently: identical files are skipped, a different
   one is kept and reported unless ``--replace`` is given, and then the earlier one is moved to
   ``archive/`` first;
-* every file gets a line in the report: imported, or skipped and why.
+* every file gets a line in the report: imported, skipped and why, or to review. The report shows
+  file names and reasons as text, never as rich markup.
 
 Submission times: nbgrader's ``zip_collect`` only knows a time when the file name carries one, and
 Canvas names do not. Here the time comes from ``timestamp.txt`` next to the file (folder layout),
@@ -20,6 +32,7 @@ with its submission time); a plain folder without ``timestamp.txt`` gives no tim
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -32,6 +45,7 @@ from pathlib import Path, PurePosixPath
 
 from nbgrader import utils
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum
@@ -56,6 +70,10 @@ class ImportFailed(ValueError):
     """The download or roster cannot be read at all; the message names the file and the fix."""
 
 
+class LinkRefused(ValueError):
+    """A path that must be a real file or folder is a symbolic link or a special file; never followed."""
+
+
 @dataclass
 class Entry:
     """One file of the download, read safely into memory."""
@@ -69,7 +87,7 @@ class Entry:
 @dataclass
 class Row:
     file: str
-    action: str                    # "imported", "replaced", "skipped"
+    action: str                    # "imported", "replaced", "skipped", "review" (a conflict: nothing imported)
     learner: str = ""
     lab: str = ""
     reason: str = ""
@@ -87,6 +105,89 @@ class ImportReport:
     @property
     def skipped(self) -> list[Row]:
         return [r for r in self.rows if r.action == "skipped"]
+
+    @property
+    def conflicts(self) -> list[Row]:
+        return [r for r in self.rows if r.action == "review"]
+
+
+# --------------------------------------------------------------------------- links and special files
+
+_SPECIAL = {stat.S_IFIFO: "FIFO", stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
+            stat.S_IFSOCK: "socket"}
+
+
+def _link_or_special(mode: int) -> str | None:
+    """'a symbolic link', 'a special file (FIFO)', ... for such a mode; None for a file or a folder."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return f"a special file ({_SPECIAL.get(stat.S_IFMT(mode), 'not a regular file')})"
+
+
+def _refusal(name: str, what: str) -> str:
+    if what == "a symbolic link":
+        return f"{name} is a symbolic link: links are never followed. Replace it with the real file (or remove it)"
+    return f"{name} is {what}: only regular files are read. Remove it"
+
+
+def refuse_links(path: Path, base: Path) -> str | None:
+    """Why ``path`` must not be read or written: the first symbolic link or special file from ``base``
+    (exclusive: the trusted course folder) down to ``path``, named as ``<base name>/...``; else None.
+
+    A missing component is no reason (it will be created as a real folder or file).
+    """
+    path, base = Path(path), Path(base)
+    try:
+        relative = path.relative_to(base)
+    except ValueError:
+        raise ValueError(f"{path} is not inside {base}") from None
+    current = base
+    for part in relative.parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return None
+        what = _link_or_special(mode)
+        if what:
+            return _refusal(f"{base.name}/{current.relative_to(base).as_posix()}", what)
+    return None
+
+
+def read_no_follow(path: Path, base: Path) -> bytes:
+    """The bytes of the regular file ``path``, refusing (:class:`LinkRefused`) any link or special file
+    on the way from ``base``; opened with ``O_NOFOLLOW`` (and ``O_NONBLOCK``, so a FIFO swapped in
+    cannot block), then checked again on the open descriptor."""
+    reason = refuse_links(path, base)
+    if reason:
+        raise LinkRefused(reason)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise LinkRefused(_refusal(str(path), "a symbolic link")) from None
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise LinkRefused(_refusal(str(path), _link_or_special(mode) or "a folder"))
+        return handle.read()
+
+
+def links_under(folder: Path) -> list[tuple[str, str]]:
+    """(path relative to ``folder``, what it is) for every symbolic link or special file anywhere under
+    ``folder``, found without following any link."""
+    found = []
+    for directory, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            path = Path(directory) / name
+            what = _link_or_special(os.lstat(path).st_mode)
+            if what:
+                found.append((path.relative_to(folder).as_posix(), what))
+    return found
 
 
 # --------------------------------------------------------------------------- reading the download safely
@@ -120,6 +221,9 @@ def read_zip(archive: Path, max_total: int = MAX_TOTAL_BYTES, max_file: int = MA
             if stat.S_ISLNK(mode):
                 raise UnsafeArchive(f"{archive} is refused: entry '{info.filename}' is a symbolic link. "
                                     "Nothing was imported; links are never followed.")
+            if stat.S_IFMT(mode) in _SPECIAL:  # many zip tools set no file type at all: that is a plain file
+                raise UnsafeArchive(f"{archive} is refused: entry '{info.filename}' is "
+                                    f"{_link_or_special(mode)}. Nothing was imported; only regular files are read.")
             declared += info.file_size
             if declared > max_total:
                 raise UnsafeArchive(f"{archive} is refused: it expands past {max_total:,} bytes. Nothing was "
@@ -145,24 +249,27 @@ def read_zip(archive: Path, max_total: int = MAX_TOTAL_BYTES, max_file: int = MA
 
 def read_folder(folder: Path, max_total: int = MAX_TOTAL_BYTES, max_file: int = MAX_FILE_BYTES,
                 report: ImportReport | None = None) -> list[Entry]:
-    """Every regular file under ``folder``; links are reported and never followed."""
+    """Every regular file under ``folder``; links and special files are reported, never followed or opened."""
     entries, total = [], 0
     for directory, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames.sort()
         for name in sorted(dirnames + filenames):
             path = Path(directory) / name
             relative = path.relative_to(folder).as_posix()
-            if path.is_symlink():
+            info = os.lstat(path)
+            what = _link_or_special(info.st_mode)
+            if what:
                 if report is not None:
-                    report.rows.append(Row(relative, "skipped", reason="a symbolic link: links are never followed"))
+                    why = "links are never followed" if stat.S_ISLNK(info.st_mode) else "only regular files are read"
+                    report.rows.append(Row(relative, "skipped", reason=f"{what}: {why}"))
                 continue
-            if not path.is_file():
+            if stat.S_ISDIR(info.st_mode):
                 continue
-            size = path.stat().st_size
-            total += size
-            if size > max_file or total > max_total:
+            total += info.st_size
+            if info.st_size > max_file or total > max_total:
                 raise UnsafeArchive(f"{folder} is refused: {relative} takes it past the size limit "
                                     f"({max_file:,} bytes per file, {max_total:,} in all). Nothing was imported.")
-            entries.append(Entry(relative, path.read_bytes(), None))
+            entries.append(Entry(relative, read_no_follow(path, folder), None))
     return _attach_timestamps(entries)
 
 
@@ -177,27 +284,42 @@ def _attach_timestamps(entries: list[Entry]) -> list[Entry]:
 
 # --------------------------------------------------------------------------- who and which lab
 
-def identify(entry_path: str, roster: RosterIndex):
-    """(learner, notebook file name, layout) for a file, or (None, reason, layout)."""
-    path = PurePosixPath(entry_path)
-    name = path.name
-    canvas = CANVAS.match(name)
-    if canvas and len(path.parts) <= 2:
+def _names_uploader(part: str, roster: RosterIndex) -> bool:
+    """Whether a top-level name is the LMS naming an uploader (whether or not they are on the roster)."""
+    return bool(CANVAS.match(part) or MOODLE.match(part) or roster.find(part)[0])
+
+
+def wrapper_depth(paths: list[str], roster: RosterIndex) -> int:
+    """How many leading folders every path of the download shares that name no uploader: folders
+    wrapped around the whole download (by the LMS's zip, or by whoever unpacked it)."""
+    depth = 0
+    while True:
+        tops = {PurePosixPath(p).parts[depth] if len(PurePosixPath(p).parts) > depth + 1 else None for p in paths}
+        if len(tops) != 1 or None in tops or _names_uploader(next(iter(tops)), roster):
+            return depth
+        depth += 1
+
+
+def identify(entry_path: str, roster: RosterIndex, wrappers: int = 0):
+    """(learner, notebook file name, layout) for a file, or (None, reason, layout).
+
+    Only the outermost part of the path (after ``wrappers`` wrapping folders) says who uploaded
+    the file: a Canvas or Moodle name, or a learner's folder. Names deeper inside an upload are the
+    uploader's own choice and never attribute the file to anyone else.
+    """
+    parts = PurePosixPath(entry_path).parts[wrappers:]
+    top, name, is_file = parts[0], parts[-1], len(parts) == 1
+    canvas = CANVAS.match(top)
+    if canvas:
         learner, why = roster.find(canvas["login"], canvas["uid"])
-        return learner, canvas["file"] if learner else why, "canvas"
-    for part in path.parts:
-        moodle = MOODLE.match(part)
-        if moodle:
-            learner, why = roster.find(moodle["name"], moodle["pid"])
-            filename = moodle["file"] if part == name else name
-            return learner, filename if learner else why, "moodle"
-    if len(path.parts) >= 2:
-        # One folder per learner: the first folder that names a learner (a wrapper folder is allowed).
-        for part in path.parts[:-1]:
-            learner, _ = roster.find(part)
-            if learner:
-                return learner, name, "folders"
-        return None, roster.find(path.parts[0])[1], "folders"
+        return learner, (canvas["file"] if is_file else name) if learner else why, "canvas"
+    moodle = MOODLE.match(top)
+    if moodle:
+        learner, why = roster.find(moodle["name"], moodle["pid"])
+        return learner, (moodle["file"] if is_file else name) if learner else why, "moodle"
+    if not is_file:
+        learner, why = roster.find(top)
+        return learner, name if learner else why, "folders"
     return None, "the file name says nothing about the learner: use Canvas/Moodle names or one folder per learner", "flat"
 
 
@@ -230,21 +352,31 @@ def _format_timestamp(moment: datetime) -> str:
 
 def place(course_root: Path, learner: str, lab: Lab, data: bytes, moment: datetime | None,
           replace: bool) -> tuple[str, str, Path]:
-    """Write one submission; returns (action, reason, destination). Never overwrites silently."""
-    folder = course_root / "submitted" / learner / lab.id
+    """Write one submission; returns (action, reason, destination). Never overwrites silently.
+
+    Nothing is read, copied or written through a symbolic link or a special file: one planted in
+    ``submitted/`` or ``archive/`` (say, a notebook linking to ``source/``) refuses the submission.
+    """
+    submitted, archive = course_root / "submitted", course_root / "archive"
+    folder = submitted / learner / lab.id
     target = folder / lab.notebook
     stamp = folder / "timestamp.txt"
+    keep = archive / learner / lab.id / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    planted = (refuse_links(target, submitted) or refuse_links(stamp, submitted) or refuse_links(keep, archive)
+               or next((_refusal(f"{folder.relative_to(course_root).as_posix()}/{name}", what)
+                        for name, what in (links_under(folder) if folder.is_dir() else [])), None))
+    if planted:
+        return "skipped", f"{planted}; nothing was imported for this learner's lab", target
     new_stamp = _format_timestamp(moment) if moment else None
     if target.exists():
-        old_stamp = stamp.read_text(encoding="utf-8").strip() if stamp.exists() else None
-        if target.read_bytes() == data and old_stamp == new_stamp:
+        old_stamp = read_no_follow(stamp, submitted).decode("utf-8", "replace").strip() if stamp.exists() else None
+        if read_no_follow(target, submitted) == data and old_stamp == new_stamp:
             return "skipped", "already imported (identical file)", target
         if not replace:
             return "skipped", (f"a different submission is already at {target}; it was kept. Pass --replace to "
                                "replace it (the earlier one is then moved to archive/)"), target
-        keep = course_root / "archive" / learner / lab.id / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         keep.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(folder, keep)
+        shutil.copytree(folder, keep, symlinks=True)  # holds no link (checked above); never follow one anyway
         action, reason = "replaced", f"the earlier submission was moved to {keep}"
     else:
         action, reason = "imported", ""
@@ -254,6 +386,43 @@ def place(course_root: Path, learner: str, lab: Lab, data: bytes, moment: dateti
     elif stamp.exists():
         stamp.unlink()
     return action, reason, target
+
+
+def _choose(key: tuple[str, str], candidates: list[tuple], report: ImportReport):
+    """The one file to import for a learner's lab, or None when the download cannot say which.
+
+    Copies of one file (same bytes, same time) are one submission. Different files are decided
+    only by their submission times: the latest wins when it is strictly later than every other
+    (an LMS resubmission). With no time, or a tie, it is a conflict: every file is reported for
+    review and none is imported, since the order they were read in means nothing.
+    """
+    learner, lab = key
+    unique: list[tuple] = []
+    for candidate in candidates:
+        same = next((u for u in unique if u[2].data == candidate[2].data and u[0] == candidate[0]), None)
+        if same:
+            report.rows.append(Row(candidate[1], "skipped", learner, lab, f"the same file as {same[1]}"))
+        else:
+            unique.append(candidate)
+    if len(unique) == 1:
+        return unique[0]
+    # nbgrader parses timestamp.txt to naive UTC; zip entry times are aware: compare both as aware UTC.
+    times = [None if c[0] is None else c[0] if c[0].tzinfo else c[0].replace(tzinfo=timezone.utc) for c in unique]
+    latest = max((t for t in times if t is not None), default=None)
+    if None not in times and times.count(latest) == 1:
+        newest = unique[times.index(latest)]
+        for candidate in unique:
+            if candidate is not newest:
+                report.rows.append(Row(candidate[1], "skipped", learner, lab,
+                                       f"an older submission: {newest[1]} is newer and was used"))
+        return newest
+    paths = ", ".join(c[1] for c in unique)
+    for candidate in unique:
+        report.rows.append(Row(candidate[1], "review", learner, lab, (
+            f"conflict: {len(unique)} different notebooks claim {learner}'s {lab} ({paths}) and no submission "
+            f"time says which is the later; nothing was imported for {learner}'s {lab}. Keep only the right "
+            "one in the download and import again")))
+    return None
 
 
 def import_submissions(curriculum: Curriculum, download: Path, roster_file: Path, lab_id: str | None = None,
@@ -274,15 +443,16 @@ def import_submissions(curriculum: Curriculum, download: Path, roster_file: Path
     else:
         raise ImportFailed(f"{download} does not exist. Pass the zip (or folder) downloaded from the LMS.")
 
-    # Decide what each file is; keep only the latest file per learner and lab.
-    chosen: dict[tuple[str, str], tuple] = {}
-    for entry in sorted(entries, key=lambda e: e.path):
-        if any(part in JUNK or part.startswith("._") for part in PurePosixPath(entry.path).parts):
-            continue
+    # Decide what each file is and whose it is (the uploader the LMS names), then which file per learner and lab.
+    entries = [e for e in sorted(entries, key=lambda e: e.path)
+               if not any(part in JUNK or part.startswith("._") for part in PurePosixPath(e.path).parts)]
+    wrappers = wrapper_depth([e.path for e in entries], roster)
+    claims: dict[tuple[str, str], list[tuple]] = {}
+    for entry in entries:
         if not entry.path.lower().endswith(".ipynb"):
             report.rows.append(Row(entry.path, "skipped", reason="not a notebook (.ipynb)"))
             continue
-        learner, filename_or_why, _ = identify(entry.path, roster)
+        learner, filename_or_why, _ = identify(entry.path, roster, wrappers)
         if learner is None:
             report.rows.append(Row(entry.path, "skipped", reason=filename_or_why))
             continue
@@ -292,15 +462,9 @@ def import_submissions(curriculum: Curriculum, download: Path, roster_file: Path
             continue
         moment, time_note = parse_time(entry)
         note = "; ".join(n for n in (lab_note, time_note) if n)
-        key = (learner.id, lab.id)
-        candidate = (moment or datetime.min.replace(tzinfo=timezone.utc), entry.path, entry, lab, note, moment)
-        if key in chosen:
-            older, newer = sorted([chosen[key], candidate], key=lambda c: (c[0], c[1]))
-            report.rows.append(Row(older[1], "skipped", learner.id, lab.id,
-                                   f"an older submission: {newer[1]} is newer and was used"))
-            chosen[key] = newer
-        else:
-            chosen[key] = candidate
+        claims.setdefault((learner.id, lab.id), []).append((moment, entry.path, entry, lab, note))
+    chosen = {key: choice for key, candidates in claims.items()
+              if (choice := _choose(key, candidates, report)) is not None}
 
     root = curriculum.root
     by_id = {learner.id: learner for learner in learners}
@@ -308,7 +472,7 @@ def import_submissions(curriculum: Curriculum, download: Path, roster_file: Path
         for learner in learners:
             writer.ensure_student(learner.id, first_name=learner.first_name, last_name=learner.last_name,
                                   email=learner.email)
-    for (learner_id, _), (_, path, entry, lab, note, moment) in sorted(chosen.items()):
+    for (learner_id, _), (moment, path, entry, lab, note) in sorted(chosen.items()):
         action, reason, target = place(root, by_id[learner_id].id, lab, entry.data, moment, replace)
         reason = "; ".join(r for r in (note, reason) if r)
         report.rows.append(Row(path, action, learner_id, lab.id, reason, str(target.relative_to(root))))
@@ -316,14 +480,18 @@ def import_submissions(curriculum: Curriculum, download: Path, roster_file: Path
 
 
 def print_report(report: ImportReport, console: Console) -> None:
+    """The import table. File names, ids and reasons come from the download: escaped, never markup."""
     table = Table(title="Import")
     for column in ("file", "action", "learner", "lab", "reason"):
         table.add_column(column, overflow="fold")
+    styles = {"imported": "green", "replaced": "green", "review": "red"}
     for row in report.rows:
-        style = "green" if row.action in ("imported", "replaced") else "yellow"
-        table.add_row(row.file, f"[{style}]{row.action}[/]", row.learner, row.lab, row.reason)
+        style = styles.get(row.action, "yellow")
+        table.add_row(escape(row.file), f"[{style}]{escape(row.action)}[/]", escape(row.learner), escape(row.lab),
+                      escape(row.reason))
     console.print(table)
-    console.print(f"{len(report.imported)} imported, {len(report.skipped)} skipped")
+    review = f", {len(report.conflicts)} to review (conflicts: nothing imported for them)" if report.conflicts else ""
+    console.print(f"{len(report.imported)} imported, {len(report.skipped)} skipped{review}")
 
 
 def add_command(subparsers) -> None:
@@ -351,7 +519,7 @@ def run(args) -> int:
         return 2
     try:
         report = import_submissions(curriculum, args.download, roster, args.lab, args.replace, args.max_bytes)
-    except (UnsafeArchive, ImportFailed) as error:
+    except (UnsafeArchive, ImportFailed, LinkRefused) as error:
         print(f"autograder import: {error}", file=sys.stderr)
         return 2
     print_report(report, console)

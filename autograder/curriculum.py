@@ -1,9 +1,9 @@
 """Read curriculum.yml: the single list of tracks and labs that drives everything else.
 
 Releases, grading, the QA harness, certificates and reports all ask this module which labs exist,
-so a lab is described in exactly one place. Loading validates the file and names the entry and
-the fix when something is wrong, because a typo here would otherwise surface as a puzzling
-nbgrader error much later.
+so a lab is described in exactly one place. Loading checks the file against one schema
+(:data:`SCHEMA`, with ``jsonschema``) and names every wrong entry and the fix in one message,
+because a typo here would otherwise surface as a traceback or a puzzling nbgrader error much later.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from jsonschema import Draft202012Validator  # already installed: nbformat validates notebooks with it
 
 CURRICULUM_FILE = "curriculum.yml"
 
@@ -90,49 +91,129 @@ def find_course_root(start: Path | None = None) -> Path:
     )
 
 
-def _required(entry: dict, key: str, where: str):
-    if key not in entry:
-        raise CurriculumError(f"{where} has no '{key}'. Add it to {CURRICULUM_FILE}.")
-    return entry[key]
+# --- The schema: every shape and range rule of curriculum.yml, checked in this one place -----------
+
+_TEXT = {"type": "string", "minLength": 1, "description": "must not be empty"}
+_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+         "description": "must be usable as a folder name: letters, digits and . _ - only"}
+_SHARE = {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+          "description": "is a share of points, between 0 and 1 (0.7 means 70 %)"}
+_TEXTS = {"type": "array", "items": _TEXT}
+READY_KEYS = ["notebook", "grade_prefix", "minutes", "points", "pass_mark", "objectives"]
+
+SCHEMA = {
+    "type": "object",
+    "required": ["course", "labs"],
+    "additionalProperties": False,
+    "properties": {
+        "course": {"type": "object", "required": ["id", "title"], "additionalProperties": False,
+                   "properties": {"id": _NAME, "title": _TEXT}},
+        "tracks": {"type": "array", "items": {
+            "type": "object", "required": ["id", "title", "labs", "rule"], "additionalProperties": False,
+            "properties": {
+                "id": _NAME, "title": _TEXT, "description": {"type": "string"}, "labs": _TEXTS,
+                "rule": {"type": "object", "additionalProperties": False, "properties": {
+                    "min_share_per_lab": _SHARE, "allow_under_review": {"type": "boolean"}}},
+            },
+        }},
+        "labs": {"type": "array", "items": {
+            "type": "object", "required": ["id", "title"], "additionalProperties": False,
+            "properties": {
+                "id": _NAME, "title": _TEXT,
+                "status": {"enum": ["ready", "planned"]},
+                "notebook": {"type": "string", "pattern": r"^[^/\\]+\.ipynb$",
+                             "description": "must be a notebook file name such as lab.ipynb (no folder)"},
+                "grade_prefix": _NAME,
+                "minutes": {"type": "integer", "exclusiveMinimum": 0, "description": "must be above 0"},
+                "points": {"type": "number", "exclusiveMinimum": 0, "description": "must be above 0"},
+                "pass_mark": _SHARE,
+                "datasets": _TEXTS,
+                "objectives": {**_TEXTS, "minItems": 1, "description": "must list at least one objective"},
+            },
+            # A lab is ready unless it says planned; a ready lab needs everything grading uses.
+            "if": {"required": ["status"], "properties": {"status": {"const": "planned"}}},
+            "else": {"required": READY_KEYS},
+        }},
+    },
+}
+
+_TYPE_WORDS = {"object": "a mapping (key: value lines)", "array": "a list ([a, b] or '- ' lines)",
+               "string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false"}
 
 
-def _load_lab(entry: dict, where: str) -> Lab:
-    lab = Lab(
-        id=_required(entry, "id", where),
-        title=_required(entry, "title", where),
-        status=entry.get("status", "ready"),
-        notebook=entry.get("notebook"),
-        grade_prefix=entry.get("grade_prefix"),
-        minutes=entry.get("minutes"),
-        points=entry.get("points"),
-        pass_mark=entry.get("pass_mark"),
-        datasets=tuple(entry.get("datasets", ())),
-        objectives=tuple(entry.get("objectives", ())),
+def _where(data, path: list) -> tuple[str, str]:
+    """('Lab '01-tiny'', 'pass_mark') for the error path ['labs', 0, 'pass_mark']."""
+    if not path:
+        return CURRICULUM_FILE, ""
+    if path[0] in ("labs", "tracks") and len(path) > 1 and isinstance(path[1], int):
+        entry = data[path[0]][path[1]]
+        kind = "Lab" if path[0] == "labs" else "Track"
+        name = f"{kind} '{entry['id']}'" if isinstance(entry, dict) and isinstance(entry.get("id"), str) \
+            else f"{kind} #{path[1] + 1}"
+        rest = path[2:]
+    else:
+        name, rest = str(path[0]), path[1:]
+    key = "".join(f"[{p + 1}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(rest))
+    return name, key
+
+
+def _problem(data, error) -> str:
+    """One schema error as a sentence that names the entry, the key and what to write instead."""
+    where, key = _where(data, list(error.absolute_path))
+    subject = f"{where}: {key}" if key else where
+    found = repr(error.instance)[:60]
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        ready = " (status: ready)" if "else" in error.schema_path else ""
+        return "; ".join(f"{subject}{ready} has no '{k}'. Add it" for k in missing)
+    if error.validator == "additionalProperties":
+        known = ", ".join(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+        return "; ".join(f"{subject} has an unknown key '{k}' (known keys: {known}). Rename or remove it"
+                         for k in extra)
+    if error.validator == "type":
+        return f"{subject} must be {_TYPE_WORDS.get(error.validator_value, error.validator_value)}, not {found}"
+    if error.validator == "enum":
+        choices = ", ".join(repr(c) for c in error.validator_value)
+        return f"{subject} must be one of {choices}, not {found}"
+    if "description" in error.schema:
+        return f"{subject} {error.schema['description']}, not {found}"
+    return f"{subject}: {error.message}"
+
+
+def validate(data, path: Path) -> None:
+    """Check ``data`` (curriculum.yml as loaded) against :data:`SCHEMA`; one error lists every problem."""
+    if not isinstance(data, dict):
+        raise CurriculumError(f"{path} must be a mapping with 'course', 'tracks' and 'labs'.")
+    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(data),
+                    key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        problems = "\n".join(f"  - {_problem(data, error)}." for error in errors)
+        raise CurriculumError(f"{path} is not a valid curriculum:\n{problems}\n"
+                              "Fix each entry named (the comment at the top of the file describes every field), "
+                              "then run the command again.")
+
+
+def _load_lab(entry: dict) -> Lab:
+    return Lab(
+        id=entry["id"], title=entry["title"], status=entry.get("status", "ready"),
+        notebook=entry.get("notebook"), grade_prefix=entry.get("grade_prefix"), minutes=entry.get("minutes"),
+        points=entry.get("points"), pass_mark=entry.get("pass_mark"),
+        datasets=tuple(entry.get("datasets", ())), objectives=tuple(entry.get("objectives", ())),
     )
-    if lab.status not in ("ready", "planned"):
-        raise CurriculumError(f"Lab '{lab.id}': status must be 'ready' or 'planned', not '{lab.status}'.")
-    if lab.ready:
-        for key in ("notebook", "grade_prefix", "minutes", "points", "pass_mark", "objectives"):
-            _required(entry, key, f"Lab '{lab.id}' (status: ready)")
-        if not 0 < lab.pass_mark <= 1:
-            raise CurriculumError(f"Lab '{lab.id}': pass_mark is a share of points, between 0 and 1.")
-    return lab
 
 
-def _load_track(entry: dict, lab_ids: set[str], where: str) -> Track:
-    rule = _required(entry, "rule", where)
+def _load_track(entry: dict, lab_ids: set[str], path: Path) -> Track:
+    rule = entry["rule"]
     track = Track(
-        id=_required(entry, "id", where),
-        title=_required(entry, "title", where),
-        description=entry.get("description", ""),
-        labs=tuple(_required(entry, "labs", where)),
+        id=entry["id"], title=entry["title"], description=entry.get("description", ""), labs=tuple(entry["labs"]),
         min_share_per_lab=float(rule.get("min_share_per_lab", 0.7)),
         allow_under_review=bool(rule.get("allow_under_review", False)),
     )
     unknown = [lab for lab in track.labs if lab not in lab_ids]
     if unknown:
         raise CurriculumError(
-            f"Track '{track.id}' lists labs that are not in the labs section: {', '.join(unknown)}. "
+            f"{path}: track '{track.id}' lists labs that are not in the labs section: {', '.join(unknown)}. "
             "Add them (status: planned is fine) or remove them from the track."
         )
     return track
@@ -148,15 +229,12 @@ def load_curriculum(root: Path | str | None = None) -> Curriculum:
         raise CurriculumError(f"{path} does not exist. Pass the course folder that holds {CURRICULUM_FILE}.") from None
     except yaml.YAMLError as error:
         raise CurriculumError(f"{path} is not valid YAML ({error}). Fix the line it names.") from None
-    if not isinstance(data, dict):
-        raise CurriculumError(f"{path} must be a mapping with 'course', 'tracks' and 'labs'.")
-    labs = tuple(_load_lab(entry, f"Lab #{i + 1}") for i, entry in enumerate(_required(data, "labs", str(path))))
+    validate(data, path)
+    labs = tuple(_load_lab(entry) for entry in data["labs"])
     ids = [lab.id for lab in labs]
     duplicates = sorted({lab_id for lab_id in ids if ids.count(lab_id) > 1})
     if duplicates:
         raise CurriculumError(f"{path} lists these lab ids twice: {', '.join(duplicates)}. Ids must be unique.")
-    tracks = tuple(
-        _load_track(entry, set(ids), f"Track #{i + 1}") for i, entry in enumerate(data.get("tracks", ()))
-    )
-    course = _required(data, "course", str(path))
+    tracks = tuple(_load_track(entry, set(ids), path) for entry in data.get("tracks", ()))
+    course = data["course"]
     return Curriculum(root=root, course_id=course["id"], title=course["title"], labs=labs, tracks=tracks)

@@ -3,17 +3,26 @@
 nbgrader's ``CsvExportPlugin`` joins fields with commas and no quoting, so a name such as
 "Smith, Jane" shifts every column after it. Here Python's ``csv`` module quotes what needs quoting,
 and text cells that a spreadsheet would run as a formula (starting with = + - @) are prefixed with
-an apostrophe. A submission under review is exported with its status and, in the Canvas file,
-with an empty grade (Canvas leaves an empty cell's grade unchanged) rather than a false score.
+an apostrophe.
+
+A submission under review (``needs_review``) has no score in any export: its score and percent are
+left blank in grades.csv, with ``needs_review=yes``, its status and the reason it was flagged, and
+its grade is left blank in the Canvas file (Canvas leaves an empty cell's grade unchanged). A
+score the grader could not trust must not reach a gradebook by a copy and paste.
+
+Files are written whole and then renamed into place, so an interrupted export never leaves a
+half-written CSV that an LMS would import.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
-from autograder.cohort_table import NOT_SUBMITTED, read_cohort
+from autograder.cohort_table import NOT_SUBMITTED, read_cohort, require_labs
 from autograder.curriculum import Curriculum, load_curriculum
+from autograder.files import atomic_write_bytes
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GRADES_COLUMNS = ["learner_id", "name", "email", "lab", "score", "max_score", "percent", "status", "late",
@@ -25,30 +34,56 @@ def safe_text(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+WITHHELD = "score left blank until an instructor has reviewed it"
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def export_grades(curriculum: Curriculum, path: Path) -> Path:
-    learners, labs, cells = read_cohort(curriculum)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(GRADES_COLUMNS)
-        for learner in learners:
-            for lab in labs:
-                cell = cells[(learner.id, lab.id)]
-                score = 0.0 if cell.status == NOT_SUBMITTED else cell.score
-                percent = "" if not cell.max_score or score is None else f"{100 * score / cell.max_score:.1f}"
-                outcome = cell.outcome
-                writer.writerow([
-                    safe_text(learner.id), safe_text(learner.name), safe_text(learner.email), lab.id,
-                    _number(score), _number(cell.max_score), percent, cell.status,
-                    "yes" if cell.late else "no", _number(outcome.seconds_late if outcome else 0.0),
-                    "yes" if cell.needs_review else "no", "yes" if cell.manual_pending else "no",
-                    cell.timestamp.isoformat() if cell.timestamp else "", safe_text(cell.reason),
-                ])
+def exported_score(cell) -> float | None:
+    """The score an export may show: none for a flagged submission, 0 for one never submitted."""
+    if cell.needs_review:
+        return None
+    return 0.0 if cell.status == NOT_SUBMITTED else cell.score
+
+
+def exported_reason(cell) -> str:
+    if cell.needs_review:
+        return f"{WITHHELD}: {cell.reason}" if cell.reason else WITHHELD
+    return cell.reason
+
+
+def _write_csv(path: Path, rows: list[list]) -> Path:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
     return path
+
+
+def _cohort(curriculum: Curriculum):
+    learners, labs, cells = read_cohort(curriculum)
+    require_labs(curriculum, labs)
+    return learners, labs, cells
+
+
+def export_grades(curriculum: Curriculum, path: Path) -> Path:
+    learners, labs, cells = _cohort(curriculum)
+    rows = [GRADES_COLUMNS]
+    for learner in learners:
+        for lab in labs:
+            cell = cells[(learner.id, lab.id)]
+            score = exported_score(cell)
+            percent = "" if not cell.max_score or score is None else f"{100 * score / cell.max_score:.1f}"
+            outcome = cell.outcome
+            rows.append([
+                safe_text(learner.id), safe_text(learner.name), safe_text(learner.email), lab.id,
+                _number(score), _number(cell.max_score), percent, cell.status,
+                "yes" if cell.late else "no", _number(outcome.seconds_late if outcome else 0.0),
+                "yes" if cell.needs_review else "no", "yes" if cell.manual_pending else "no",
+                cell.timestamp.isoformat() if cell.timestamp else "", safe_text(exported_reason(cell)),
+            ])
+    return _write_csv(path, rows)
 
 
 def export_canvas(curriculum: Curriculum, path: Path, section: str = "") -> Path:
@@ -57,21 +92,18 @@ def export_canvas(curriculum: Curriculum, path: Path, section: str = "") -> Path
     Learners are matched by SIS User ID (the roster id) and SIS Login ID (the email); the Canvas
     ``ID`` column is left empty since only Canvas knows it. The second row gives points possible.
     """
-    learners, labs, cells = read_cohort(curriculum)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-                        + [f"{lab.title} ({lab.id})" for lab in labs])
-        writer.writerow(["Points Possible", "", "", "", ""] + [_number(cells_max(cells, lab)) for lab in labs])
-        for learner in learners:
-            row = [safe_text(learner.name or learner.id), "", safe_text(learner.id), safe_text(learner.email),
-                   safe_text(section)]
-            for lab in labs:
-                cell = cells[(learner.id, lab.id)]
-                row.append("" if cell.needs_review or cell.status == NOT_SUBMITTED else _number(cell.score))
-            writer.writerow(row)
-    return path
+    learners, labs, cells = _cohort(curriculum)
+    rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] + [f"{lab.title} ({lab.id})" for lab in labs],
+            ["Points Possible", "", "", "", ""] + [_number(cells_max(cells, lab)) for lab in labs]]
+    for learner in learners:
+        row = [safe_text(learner.name or learner.id), "", safe_text(learner.id), safe_text(learner.email),
+               safe_text(section)]
+        for lab in labs:
+            cell = cells[(learner.id, lab.id)]
+            # Not submitted: empty, so Canvas keeps whatever it has (grades.csv says 0).
+            row.append("" if cell.status == NOT_SUBMITTED else _number(exported_score(cell)))
+        rows.append(row)
+    return _write_csv(path, rows)
 
 
 def cells_max(cells, lab) -> float:

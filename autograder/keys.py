@@ -14,6 +14,7 @@ import os
 import stat
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -92,9 +93,19 @@ def load_private_key(course_root: Path) -> Ed25519PrivateKey:
             f"The issuer key {path} can be read by other users (mode {mode:04o}). "
             f"Run `chmod 600 {path}` and certify again."
         )
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:  # damaged, truncated, encrypted, other format
+        key, detail = None, str(error).splitlines()[0] if str(error) else type(error).__name__
+    else:
+        detail = f"it holds a {type(key).__name__.lstrip('_')}"
     if not isinstance(key, Ed25519PrivateKey):
-        raise IssuerKeyError(f"{path} does not hold an Ed25519 private key.")
+        raise IssuerKeyError(
+            f"The issuer key {path} is not a readable Ed25519 private key ({detail}); nothing was issued. "
+            "Restore the file from your backup. Only if no backup exists: move it away and run "
+            "`autograder keys` to create a new key; certificates signed with the old key will then fail "
+            "verification, so issue them again with `autograder certify`."
+        )
     return key
 
 
@@ -106,9 +117,14 @@ def load_issuer_profile(course_root: Path | None = None, path: Path | None = Non
             "to check a certificate from elsewhere, pass that issuer's profile with --issuer."
         )
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise IssuerKeyError(f"{path} is not valid JSON ({error}).") from None
+        profile = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise IssuerKeyError(f"{path} is not valid JSON ({error}). In the course folder, `autograder keys` "
+                             "publishes it again from the key; from elsewhere, ask the issuer for it.") from None
+    if not isinstance(profile, dict) or not isinstance(profile.get("id"), str):
+        raise IssuerKeyError(f"{path} is not an issuer profile (a JSON object with an 'id'). In the course folder, "
+                             "`autograder keys` publishes it again from the key; from elsewhere, ask the issuer.")
+    return profile
 
 
 def add_command(subparsers) -> None:

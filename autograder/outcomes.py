@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from autograder.curriculum import CurriculumError
 from autograder.files import atomic_write_bytes
 
 OUTCOMES_FILE = "outcomes.json"
@@ -59,20 +60,61 @@ def outcomes_path(course_root: Path) -> Path:
     return Path(course_root) / OUTCOMES_FILE
 
 
+class OutcomesError(CurriculumError):
+    """``outcomes.json`` cannot be read; the message names the file and the fix.
+
+    A :class:`CurriculumError`, so every command reports it through the CLI's one error path.
+    """
+
+
+def _corrupt(path: Path, problem: str) -> OutcomesError:
+    return OutcomesError(
+        f"{path} {problem}. It is written atomically, so this means it was edited by hand or damaged: "
+        "restore it from a backup, or move it away and run `autograder grade` again (the submissions in "
+        "submitted/ are untouched; each is then graded again)."
+    )
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Outcome)}
+_CHECKS = {"str": ((str,), "text"), "bool": ((bool,), "true or false"), "float": ((int, float), "a number"),
+           "float | None": ((int, float, type(None)), "a number or null"), "list[dict]": ((list,), "a list")}
+REQUIRED = ("student", "lab", "status")
+
+
+def _outcome(path: Path, number: int, entry) -> Outcome:
+    """One entry of the file as an :class:`Outcome`, or the reason it is not one."""
+    if not isinstance(entry, dict):
+        raise _corrupt(path, f"is damaged: entry {number} must be a JSON object, not {type(entry).__name__}")
+    for key in REQUIRED:
+        if key not in entry:
+            raise _corrupt(path, f"is damaged: entry {number} has no '{key}'")
+    values = {}
+    for key, value in entry.items():
+        if key not in _FIELD_TYPES:
+            continue  # written by a newer version: ignored, as before
+        kinds, words = _CHECKS.get(_FIELD_TYPES[key], ((object,), "any value"))
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):  # JSON true is no number
+            raise _corrupt(path, f"is damaged: entry {number}: {key} must be {words}, not {value!r}")
+        values[key] = value
+    return Outcome(**values)
+
+
 def load_outcomes(course_root: Path) -> list[Outcome]:
-    """Every recorded outcome in the course folder (empty if nothing was graded yet)."""
+    """Every recorded outcome in the course folder (empty if nothing was graded yet).
+
+    The file is checked entry by entry, since a status, an export or a certificate read from a
+    damaged record would be wrong without saying so; any problem raises :class:`OutcomesError`.
+    """
     path = outcomes_path(course_root)
     if not path.exists():
         return []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{path} is not valid JSON ({error}). It is written atomically, so this means it was edited "
-            "by hand: restore it from a backup, or delete it and run `autograder grade` again."
-        ) from None
-    known = {f.name for f in fields(Outcome)}
-    return [Outcome(**{k: v for k, v in entry.items() if k in known}) for entry in data.get("outcomes", [])]
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise _corrupt(path, f"is not valid JSON ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("outcomes", []), list):
+        raise _corrupt(path, "must be a JSON object with an 'outcomes' list")
+    return [_outcome(path, number, entry) for number, entry in enumerate(data.get("outcomes", []), start=1)]
 
 
 def outcomes_by_key(course_root: Path) -> dict[tuple[str, str], Outcome]:

@@ -24,8 +24,10 @@ from matplotlib.figure import Figure
 
 from autograder.certify import shorten, decide, track_unavailable
 from autograder.cohort_data import SHARE_NOTE, Cohort, load_cohort
+from autograder.cohort_table import require_labs
 from autograder.credentials import percent
 from autograder.curriculum import load_curriculum
+from autograder.files import atomic_write_bytes
 from autograder.ledger import find_revocation, load_ledger, load_revocations
 
 REPORT_DIR = "reports"
@@ -410,10 +412,10 @@ def write_report(course_root: Path | str, output: Path | None = None, outcomes: 
     """
     curriculum = load_curriculum(course_root)
     cohort = load_cohort(curriculum.root, outcomes=outcomes, now=now)
+    require_labs(curriculum, [row["lab"] for row in cohort.labs.to_dict("records") if row["in_gradebook"]])
     page = render_report(cohort, load_ledger(curriculum.root), load_revocations(curriculum.root))
     path = Path(output) if output else curriculum.root / REPORT_DIR / REPORT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    atomic_write_bytes(path, page.encode("utf-8"))
     return path
 
 

@@ -1,11 +1,16 @@
-"""Step 6, status: the cohort at a glance: who submitted what, scores, late, needs review."""
+"""Step 6, status: the cohort at a glance: who submitted what, scores, late, needs review.
+
+Learner ids come from the gradebook and statuses from ``outcomes.json``: both are shown as text,
+never parsed as rich markup (an id such as ``x[/]`` would otherwise stop the command).
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from autograder.cohort_table import NOT_SUBMITTED, read_cohort
+from autograder.cohort_table import NOT_SUBMITTED, read_cohort, require_labs
 from autograder.curriculum import Curriculum, load_curriculum
 from autograder.outcomes import GRADED, MISSING
 
@@ -16,7 +21,7 @@ def cell_text(cell) -> str:
     score = "?" if cell.score is None else f"{cell.score:g}"
     text = f"{score}/{cell.max_score:g}"
     if cell.status not in (GRADED, MISSING):
-        text += f" [red]{cell.status}[/]"
+        text += f" [red]{escape(cell.status)}[/]"
     if cell.late:
         text += " [yellow]late[/]"
     if cell.needs_review:
@@ -28,12 +33,13 @@ def cell_text(cell) -> str:
 
 def status_table(curriculum: Curriculum) -> Table:
     learners, labs, cells = read_cohort(curriculum)
-    table = Table(title=f"{curriculum.title}: cohort status")
+    require_labs(curriculum, labs)
+    table = Table(title=escape(f"{curriculum.title}: cohort status"))
     table.add_column("learner")
     for lab in labs:
-        table.add_column(lab.id, overflow="fold")
+        table.add_column(escape(lab.id), overflow="fold")
     for learner in learners:
-        table.add_row(learner.id, *[cell_text(cells[(learner.id, lab.id)]) for lab in labs])
+        table.add_row(escape(learner.id), *[cell_text(cells[(learner.id, lab.id)]) for lab in labs])
     counts = {
         "submitted": sum(c.status != NOT_SUBMITTED for c in cells.values()),
         "late": sum(c.late for c in cells.values()),

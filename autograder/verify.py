@@ -51,15 +51,100 @@ class Verification:
         return not self.reasons
 
     def describe(self) -> str:
+        """The verdict as text; every value read from the file is shown on one line (see :func:`one_line`)."""
+        source, track, name, learner_id = map(one_line, (self.source, self.track, self.name, self.learner_id))
         if self.ok:
-            until = f", valid until {self.valid_until[:10]}" if self.valid_until else ", no expiry"
-            return (f"VALID    {self.source}: {self.track} certificate of {self.name} ({self.learner_id}), "
-                    f"issued {self.valid_from[:10]}{until}; code {self.code}")
-        lines = [f"INVALID  {self.source}" + (f" ({self.track}, {self.name})" if self.name else "")]
-        lines += [f"  - {reason}" for reason in self.reasons]
+            until = f", valid until {one_line(self.valid_until[:10])}" if self.valid_until else ", no expiry"
+            return (f"VALID    {source}: {track} certificate of {name} ({learner_id}), "
+                    f"issued {one_line(self.valid_from[:10])}{until}; code {self.code}")
+        lines = [f"INVALID  {source}" + (f" ({track}, {name})" if self.name else "")]
+        lines += [f"  - {one_line(reason)}" for reason in self.reasons]
         return "\n".join(lines)
 
     __str__ = describe
+
+
+def one_line(value) -> str:
+    """``value`` as printable text on one line: control characters (newlines, terminal escapes,
+    bidirectional overrides) are shown as escapes, so text inside a credential cannot print a line
+    of its own, e.g. a fake ``VALID`` verdict, or recolour the terminal."""
+    text = value if isinstance(value, str) else str(value)
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+_ABSENT = object()
+_KINDS = {dict: "object", list: "list", str: "string", bool: "boolean", int: "number", float: "number",
+          type(None): "null"}
+_WORDS = {"object": "a JSON object", "list": "a list", "string": "a string", "number": "a number",
+          "boolean": "true or false", "null": "null"}
+
+
+def _kind(value) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def shape_problems(credential: dict) -> list[str]:
+    """What in ``credential`` has the wrong JSON type for an OpenBadgeCredential, one reason per field.
+
+    Checked before anything reads the fields, so a list where an object belongs, or a number where
+    a signature belongs, is reported as such instead of stopping the verification of every file.
+    """
+    problems: list[str] = []
+
+    def expect(where: str, value, *kinds: str, required: bool = False) -> bool:
+        if value is _ABSENT:
+            if required:
+                problems.append(f"it has no {where}")
+            return False
+        if _kind(value) not in kinds:
+            words = " or ".join(_WORDS[k] for k in kinds)
+            problems.append(f"{where} must be {words}, not {_WORDS.get(_kind(value), _kind(value))}")
+            return False
+        return True
+
+    def each(where: str, items, *kinds: str):
+        for number, item in enumerate(items, start=1):
+            if expect(f"{where}[{number}]", item, *kinds):
+                yield number, item
+
+    get = lambda mapping, key: mapping.get(key, _ABSENT)  # noqa: E731
+    if expect("type", get(credential, "type"), "list", required=True):
+        list(each("type", credential["type"], "string"))
+    expect("id", get(credential, "id"), "string")
+    expect("validFrom", get(credential, "validFrom"), "string")
+    expect("validUntil", get(credential, "validUntil"), "string", "null")
+    issuer = get(credential, "issuer")
+    if expect("issuer", issuer, "object", "string", required=True) and isinstance(issuer, dict):
+        expect("issuer.id", get(issuer, "id"), "string", required=True)
+    subject = get(credential, "credentialSubject")
+    if expect("credentialSubject", subject, "object", required=True):
+        if expect("credentialSubject.identifier", get(subject, "identifier"), "list"):
+            for number, entry in each("credentialSubject.identifier", subject["identifier"], "object"):
+                for key in ("identityType", "identityHash"):
+                    expect(f"credentialSubject.identifier[{number}].{key}", get(entry, key), "string")
+        achievement = get(subject, "achievement")
+        if expect("credentialSubject.achievement", achievement, "object"):
+            expect("credentialSubject.achievement.name", get(achievement, "name"), "string")
+            if expect("credentialSubject.achievement.tag", get(achievement, "tag"), "list"):
+                list(each("credentialSubject.achievement.tag", achievement["tag"], "string"))
+            where = "credentialSubject.achievement.resultDescription"
+            if expect(where, get(achievement, "resultDescription"), "list"):
+                for number, entry in each(where, achievement["resultDescription"], "object"):
+                    for key in ("id", "name", "requiredValue"):
+                        expect(f"{where}[{number}].{key}", get(entry, key), "string")
+        if expect("credentialSubject.result", get(subject, "result"), "list"):
+            for number, entry in each("credentialSubject.result", subject["result"], "object"):
+                for key in ("resultDescription", "value"):
+                    expect(f"credentialSubject.result[{number}].{key}", get(entry, key), "string")
+    proof = get(credential, "proof")
+    if isinstance(proof, list) and len(proof) == 1:
+        proof = proof[0]
+    if proof is not _ABSENT and not isinstance(proof, dict):
+        problems.append(f"proof must be a JSON object (or a list holding one), not {_WORDS.get(_kind(proof), 'that')}")
+    elif isinstance(proof, dict):
+        for key in ("type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"):
+            expect(f"proof.{key}", get(proof, key), "string")
+    return problems
 
 
 def _tampered_fields(credential: dict, entry: dict) -> list[str]:
@@ -104,9 +189,13 @@ def verify_credential(
         result.reasons.append("it is not a JSON object, so not a credential")
         return result
     types = credential.get("type") or []
-    if "VerifiableCredential" not in types or "OpenBadgeCredential" not in types:
+    if isinstance(types, list) and ("VerifiableCredential" not in types or "OpenBadgeCredential" not in types):
         result.reasons.append("it is not an OpenBadgeCredential (its type must list VerifiableCredential and "
                               "OpenBadgeCredential)")
+        return result
+    malformed = shape_problems(credential)
+    if malformed:
+        result.reasons += [f"malformed: {problem}" for problem in malformed]
         return result
     result.name, result.learner_id = learner(credential)
     result.track = credential.get("credentialSubject", {}).get("achievement", {}).get("name", "")
@@ -181,13 +270,22 @@ def verify_file(
         credential = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Verification(source=str(path), reasons=["the file does not exist"])
+    except IsADirectoryError:
+        return Verification(source=str(path), reasons=["it is a folder, not a credential file"])
+    except OSError as error:
+        return Verification(source=str(path), reasons=[f"it cannot be read ({error.strerror or error})"])
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         return Verification(source=str(path), reasons=[f"it is not valid JSON ({error})"])
     issuer = load_issuer_profile(course_root, issuer_path)
     revocations = load_revocations(course_root, revocations_path) if (course_root or revocations_path) else []
     ledger = load_ledger(course_root) if course_root else []
-    return verify_credential(credential, issuer=issuer, revocations=revocations, ledger=ledger, now=now,
-                             source=str(path))
+    try:
+        return verify_credential(credential, issuer=issuer, revocations=revocations, ledger=ledger, now=now,
+                                 source=str(path))
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
+        # A shape the checks above do not foresee: fail this file, closed, and go on with the others.
+        return Verification(source=str(path), reasons=[f"it could not be checked as a credential "
+                                                       f"({type(error).__name__}: {error}), so it is not valid"])
 
 
 def revoke(course_root: Path, target: str, reason: str, now: datetime | None = None) -> dict:
@@ -195,11 +293,20 @@ def revoke(course_root: Path, target: str, reason: str, now: datetime | None = N
     ledger = load_ledger(course_root)
     entry = find_entry(ledger, target)
     if entry is None and Path(target).is_file():
-        credential = json.loads(Path(target).read_text(encoding="utf-8"))
+        try:
+            credential = json.loads(Path(target).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CurriculumError(f"{target} is not valid JSON ({error}), so not a credential to revoke. "
+                                  "Give its verification code or credential id instead.") from None
+        problems = ["it is not a JSON object"] if not isinstance(credential, dict) else shape_problems(credential)
+        if problems:
+            raise CurriculumError(f"{target} is not a credential ({'; '.join(problems)}). Give its verification "
+                                  "code or credential id instead.")
         name, student = learner(credential)
-        entry = {"id": credential.get("id"), "code": verification_code(credential) if credential.get("proof") else "",
-                 "student": student, "name": name, "track": credential.get("credentialSubject", {})
-                 .get("achievement", {}).get("tag", [""])[0]}
+        signed = isinstance(credential.get("proof"), dict) and credential["proof"].get("proofValue")
+        tags = credential.get("credentialSubject", {}).get("achievement", {}).get("tag") or [""]
+        entry = {"id": credential.get("id"), "code": verification_code(credential) if signed else "",
+                 "student": student, "name": name, "track": tags[0]}
     if entry is None or not entry.get("id"):
         raise CurriculumError(
             f"No certificate matches '{target}'. Give its verification code (e.g. ABCD-EFGH-JKLM), its "
