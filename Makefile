@@ -19,10 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
+# The learner's JupyterLab reads labs/jupyter-learner/ as its config folder: no nbgrader menu,
+# "Validate" or formgrader panels, no news pop-up. Instructors run `.venv/bin/jupyter lab` from the
+# course folder as usual and keep formgrader. LAB_DIR is the learner's folder; LAB_ARGS passes
+# extra options to JupyterLab (tests/test_learner_lab.py: --no-browser, a port, a token).
+LEARNER_JUPYTER := $(abspath labs/jupyter-learner)
+LAB_DIR ?= my-labs
+
 lab: $(STAMP)
-	$(BIN)/python -m labs.workspace release my-labs
+	$(BIN)/python -m labs.workspace release $(LAB_DIR)
 	@# JupyterLab refuses root unless told; root is common in containers, so allow it only there.
-	$(BIN)/jupyter lab --notebook-dir=my-labs $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	JUPYTER_CONFIG_DIR=$(LEARNER_JUPYTER) $(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/autograder demo

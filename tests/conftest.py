@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+import visible_checks
 from lab_harness import PREPARED, READY_LABS, LabRun, prepare_labs
 
 def pytest_generate_tests(metafunc):
@@ -62,6 +63,15 @@ def pytest_terminal_summary(terminalreporter):
                 continue
             names = [v.name for v in run.variants if v.name != "blank"]
             write(f"{lab_id}  (generated and graded {len(run.variants)} submissions in {run.seconds:.0f} s)")
-            write(f"  {'exercise':<34}" + "".join(f"{name:>14}" for name in names) + "  verdict")
+            width = max(14, *(len(name) + 1 for name in names))
+            write(f"  {'exercise':<34}" + "".join(f"{name:>{width}}" for name in names) + "  verdict")
             for answer_id, cells, verdict in _verdict_rows(run):
-                write(f"  {answer_id:<34}" + "".join(f"{cell:>14}" for cell in cells) + f"  {verdict}")
+                write(f"  {answer_id:<34}" + "".join(f"{cell:>{width}}" for cell in cells) + f"  {verdict}")
+    if visible_checks.CHECKED:
+        terminalreporter.section("visible checks: what a learner hears before grading (release notebooks)")
+        for lab_id, result in visible_checks.CHECKED.items():
+            if isinstance(result, Exception):
+                write(f"{lab_id}: could not be checked ({result})")
+            else:
+                write(f"{lab_id}: {visible_checks.summary_line(result)}")
+        write("Per-answer verdicts: .venv/bin/python tests/visible_checks.py LAB")

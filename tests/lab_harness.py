@@ -8,6 +8,8 @@ is the slow part of the suite.
 
 from __future__ import annotations
 
+import ast
+import copy
 import shutil
 import subprocess
 import sys
@@ -21,7 +23,8 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum
-from autograder.samples import Variant, exercises, lab_variants
+from autograder.samples import Variant, exercises, is_autograded_answer, lab_variants
+from visible_checks import mark_hidden_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 CURRICULUM: Curriculum = load_curriculum(ROOT)
@@ -43,6 +46,10 @@ def copy_course(lab: Lab, destination: Path) -> Path:
     for name in COURSE_FILES:
         shutil.copy2(ROOT / name, destination / name)
     shutil.copytree(ROOT / "source" / lab.id, destination / "source" / lab.id)
+    source = destination / "source" / lab.id / lab.notebook
+    # The hidden tests announce themselves, so the same grading run also tells what the visible
+    # checks alone show a learner (tests/visible_checks.py); the release nbgrader makes is unchanged.
+    nbformat.write(mark_hidden_tests(nbformat.read(source, as_version=4)), source)
     return destination
 
 
@@ -67,6 +74,54 @@ class LabRun:
     def exercise_score(self, variant: str, answer_id: str) -> tuple[float, float]:
         cells = [self.scores[variant][test_id] for test_id in self.exercises[answer_id]]
         return sum(score for score, _ in cells), sum(maximum for _, maximum in cells)
+
+
+# Appended to each answer cell of the noisy solution: every function the cell defines first makes the
+# noise a correct answer may make (a tqdm bar and plain text on stderr, a library warning), then
+# returns the real result. nbgrader scores a test cell 0 for any stderr, so only checks that hold
+# stderr back (labs.feedback.answered) keep this answer's marks.
+NOISE = """
+
+def _harness_noisy(function):
+    import functools
+
+    @functools.wraps(function)
+    def noisy(*args, **kwargs):
+        import sys
+        import warnings
+
+        import tqdm
+
+        for _ in tqdm.tqdm(range(3), desc=function.__name__):
+            pass
+        warnings.warn(f"{function.__name__}: a library warning", FutureWarning)
+        print(f"{function.__name__}: a line on stderr", file=sys.stderr)
+        return function(*args, **kwargs)
+
+    return noisy
+"""
+
+
+def defined_functions(code: str) -> list[str]:
+    """The functions a cell defines at its top level (what the learner's answer hands to the checks)."""
+    return [node.name for node in ast.parse(code).body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def noisy_solution(solution: Variant) -> Variant:
+    """The solution, with every function of every answer cell wrapped to write to stderr and warn.
+
+    Issue 9, item 4: a correct answer with a progress bar or a library warning keeps full marks
+    under stock nbgrader. It is a property of the checks, not an answer to bank, so it is built here
+    from the solution rather than kept in tests/answers/.
+    """
+    notebook = copy.deepcopy(solution.notebook)
+    for cell in notebook.cells:
+        names = defined_functions(cell.source) if is_autograded_answer(cell) else []
+        if names:
+            cell.source += NOISE + "".join(f"{name} = _harness_noisy({name})\n" for name in names)
+    why = "the solution, with a tqdm bar, a FutureWarning and stderr text on every call"
+    return Variant("noisy-solution", notebook, dict(solution.expect), {gid: why for gid in solution.expect})
 
 
 def _read_scores(course: Path, lab: Lab, students: list[str], test_ids: set[str]):
@@ -96,6 +151,7 @@ def prepare_lab(lab: Lab, workspace: Path) -> LabRun:
     release = nbformat.read(run.release_dir / lab.notebook, as_version=4)
     run.exercises = exercises(release)
     run.variants = lab_variants(CURRICULUM, lab, release_notebook=release)
+    run.variants.append(noisy_solution(run.variants[0]))
     for variant in run.variants:
         target = run.course / "submitted" / variant.name / lab.id / lab.notebook
         target.parent.mkdir(parents=True)

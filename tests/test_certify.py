@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -81,12 +82,17 @@ def test_certificates_go_to_learners_who_meet_the_rule(course, capsys):
     printed = capsys.readouterr().out
     ledger = load_ledger(course)
     assert sorted(entry["student"] for entry in ledger) == ["ada", "eve"]
-    assert "Not yet: Ben Okafor for AI Practitioner: 03-how-models-learn at 40.3 % (needs 70 %)" in printed
+    ben = re.search(r"Not yet: Ben Okafor for AI Practitioner: 03-how-models-learn at (\d+\.\d) % \(needs 70 %\)",
+                    printed)
+    assert ben and float(ben.group(1)) < 70, printed
     assert "Not yet: Dee Ramos for AI Practitioner: no submission for 05-monitoring" in printed
     assert "Cam Nguyen for AI Practitioner: 04-checking-results is under review: the kernel died" in printed
     # The leader track lists planned labs: said plainly, no crash, no certificate.
     assert "Track 'leader' (AI Leader) cannot be earned yet" in printed
-    assert "11-responsible-ai" in printed
+    curriculum = load_curriculum(course)
+    leader = next(track for track in curriculum.tracks if track.id == "leader")
+    planned = [lab_id for lab_id in leader.labs if not curriculum.lab(lab_id).ready]
+    assert planned and all(lab_id in printed for lab_id in planned)
     assert not (course / "certificates" / "leader").exists()
 
 

@@ -3,6 +3,8 @@
 The solution earns every autograded point and the untouched release earns none; every alternative
 correct answer earns its exercise's full points and every plausible wrong answer loses some. Each
 exercise is judged on its own test cells, so a wrong answer elsewhere cannot hide an unfair test.
+The solution also keeps every point when each of its functions writes to stderr and warns (issue 9,
+item 4: nbgrader scores a test cell 0 for any stderr).
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ def test_every_submission_was_scored(lab_run):
 def test_solution_earns_every_autograded_point(lab_run):
     problems = _unfair(lab_run, "solution")
     assert not problems, "The solution lost points:\n" + "\n".join(problems)
+
+
+def test_noisy_solution_earns_every_autograded_point(lab_run):
+    """A correct answer that writes to stderr (tqdm) and warns keeps its marks under stock nbgrader."""
+    problems = _unfair(lab_run, "noisy-solution")
+    assert not problems, ("The solution lost points once its functions write to stderr and warn (a test "
+                          "cell does not start with answered(...)?):\n" + "\n".join(problems))
 
 
 def test_untouched_release_earns_nothing(lab_run):
