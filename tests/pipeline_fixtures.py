@@ -94,6 +94,16 @@ def make_course(root: Path) -> Path:
     return root
 
 
+def course_with_roster(folder: Path):
+    """The tiny course (not released) and a two-learner roster: what `autograder import` needs."""
+    from autograder.curriculum import load_curriculum
+
+    root = make_course(Path(folder) / "course")
+    roster = Path(folder) / "roster.csv"
+    roster.write_text("id,name,email\njsmith,Jane Smith,jane@example.org\nokim,Oh-seo Kim,okim@example.org\n")
+    return load_curriculum(root), roster
+
+
 # Answers a learner may write, with the points each earns (out of 5).
 ANSWERS = {
     "solution": ("def add(a, b):\n    return a + b", "answer = 42", 5),

@@ -12,10 +12,9 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from pipeline_fixtures import LAB, NOTEBOOK, make_course
+from pipeline_fixtures import LAB, NOTEBOOK, course_with_roster
 
 from autograder.collect import import_submissions
-from autograder.curriculum import load_curriculum
 
 JANE = b'{"cells": [], "metadata": {"by": "jane"}, "nbformat": 4, "nbformat_minor": 5}'
 KIM = b'{"cells": [], "metadata": {"by": "kim"}, "nbformat": 4, "nbformat_minor": 5}'
@@ -24,10 +23,7 @@ WHEN = (2026, 11, 20, 9, 0, 0)
 
 @pytest.fixture
 def course(tmp_path):
-    root = make_course(tmp_path / "course")
-    roster = tmp_path / "roster.csv"
-    roster.write_text("id,name,email\njsmith,Jane Smith,jane@example.org\nokim,Oh-seo Kim,okim@example.org\n")
-    return load_curriculum(root), roster
+    return course_with_roster(tmp_path)
 
 
 def make_zip(path, entries):

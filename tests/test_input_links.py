@@ -12,21 +12,17 @@ import stat
 import zipfile
 
 import pytest
-from pipeline_fixtures import LAB, NOTEBOOK, SOLUTION_MARKER, make_course
+from pipeline_fixtures import LAB, NOTEBOOK, SOLUTION_MARKER, course_with_roster
 
 from autograder.cli import main
 from autograder.collect import UnsafeArchive, import_submissions
-from autograder.curriculum import load_curriculum
 
 NOTEBOOK_BYTES = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
 
 @pytest.fixture
 def course(tmp_path):
-    root = make_course(tmp_path / "course")
-    roster = tmp_path / "roster.csv"
-    roster.write_text("id,name,email\njsmith,Jane Smith,j@example.org\nokim,Oh-seo Kim,o@example.org\n")
-    return load_curriculum(root), roster
+    return course_with_roster(tmp_path)
 
 
 def download_for(tmp_path, learner: str, data: bytes = NOTEBOOK_BYTES):
