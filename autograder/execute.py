@@ -261,17 +261,23 @@ class MarkHiddenTests(NbGraderPreprocessor):
         if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
             return cell, resources
         begin, end = (f"aicl-{kind}-{secrets.token_hex(12)}" for kind in ("hidden", "visible"))
-        lines = []
-        for line in cell.source.splitlines():
-            lines.append(line)
-            indent = line[: len(line) - len(line.lstrip())]
-            if HIDDEN_BEGIN in line:
-                lines.append(f"{indent}print({begin!r}, flush=True)")
-            elif HIDDEN_END in line:
-                lines.append(f"{indent}print({end!r}, flush=True)")
-        cell.source = "\n".join(lines)
+        cell.source = announce_hidden_tests(cell.source, begin, end)
         cell.metadata.setdefault("autograder", {})["hidden_markers"] = [begin, end]
         return cell, resources
+
+
+def announce_hidden_tests(source: str, begin: str, end: str | None = None) -> str:
+    """A test cell's source that prints ``begin`` as its hidden tests start (and ``end`` as they
+    end), each print indented like the marker line it follows."""
+    lines = []
+    for line in source.splitlines():
+        lines.append(line)
+        indent = line[: len(line) - len(line.lstrip())]
+        if HIDDEN_BEGIN in line:
+            lines.append(f"{indent}print({begin!r}, flush=True)")
+        elif HIDDEN_END in line and end is not None:
+            lines.append(f"{indent}print({end!r}, flush=True)")
+    return "\n".join(lines)
 
 
 ACTIVE_MIME_TYPES = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-view+json",

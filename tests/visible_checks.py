@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `autograder` importable f
     sys.path.insert(0, str(ROOT))
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum  # noqa: E402
+from autograder.execute import HIDDEN_BEGIN, announce_hidden_tests  # noqa: E402
 from autograder.samples import Variant, exercises, lab_variants, nbgrader_meta  # noqa: E402
 
 CURRICULUM: Curriculum = load_curriculum(ROOT)
@@ -233,14 +234,8 @@ HIDDEN_START = "visible-checks: the hidden tests start here"
 def mark_hidden_tests(notebook):
     """The source notebook with a print of :data:`HIDDEN_START` as each hidden-test region starts."""
     for cell in notebook.cells:
-        if cell.cell_type != "code" or "### BEGIN HIDDEN TESTS" not in cell.source:
-            continue
-        lines = []
-        for line in cell.source.splitlines():
-            lines.append(line)
-            if "### BEGIN HIDDEN TESTS" in line:
-                lines.append(f"{line[: len(line) - len(line.lstrip())]}print({HIDDEN_START!r})")
-        cell.source = "\n".join(lines)
+        if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
+            cell.source = announce_hidden_tests(cell.source, HIDDEN_START)
     return notebook
 
 
