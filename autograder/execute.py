@@ -48,6 +48,7 @@ from traitlets.config import Config
 
 from autograder.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT
 from autograder import tamper
+from autograder.tamper import HIDDEN_BEGIN, HIDDEN_END
 from autograder.sandbox import KERNEL_RUNTIME_FOLDER, Limits, Sandbox
 
 DEFAULT_CELL_TIMEOUT = 600        # seconds: a model-training cell may legitimately take minutes
@@ -243,9 +244,6 @@ def strip_warnings(text: str) -> str:
         skip_source = False
         kept.append(line)
     return "".join(kept)
-
-
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 class MarkHiddenTests(NbGraderPreprocessor):
