@@ -88,7 +88,7 @@ def test_certificates_and_their_commands_show_hostile_names_as_text(hostile_coho
         assert f"Issued AI Practitioner to {text} Mallory" in out
     ledger = json.loads((hostile_cohort / "certificates" / "ledger.json").read_text())["credentials"]
     hostile = [entry for entry in ledger if entry["name"].endswith("Mallory")]
-    assert len(hostile) == len(HOSTILE)
+    assert len(hostile) == 2 * len(HOSTILE)  # a practitioner and a leader certificate each
     for entry in hostile:
         page = (hostile_cohort / entry["page"]).read_text(encoding="utf-8")
         assert "<script" not in page
