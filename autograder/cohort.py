@@ -4,10 +4,13 @@ Every notebook starts from a lab's release, as a learner's would. ``autograder.s
 solution, the blank release, and the answer bank's alternative-correct and wrong answers; this
 module adds what a real cohort also holds: partial work (the first exercises answered, the rest
 not), late work (the solution, submitted after the due date), and broken files (not valid JSON; a
-graded test cell deleted). A few learners submit every lab of the practitioner track with correct
-answers so that certificates can be issued; the rest submit one lab each, cycling through the
-variants. The cohort is written as a Canvas-style zip (``login_userid_submissionid_file``, each
-entry stamped with its submission time) plus a roster CSV, so the demo exercises `import` too.
+graded test cell deleted). Learners are split between the course's tracks and submit the released
+labs of their own track, as a real cohort does: a few (the completers) answer every lab correctly,
+on time; every other learner submits most of their labs correctly and has one thing off in one lab
+(a lab missing, late, failing, half done, a broken upload, a blank notebook), so the demo shows
+certificates, learners at risk and work under review side by side. The cohort is written as a
+Canvas-style zip (``login_userid_submissionid_file``, each entry stamped with its submission time)
+plus a roster CSV, so the demo exercises `import` too.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Dijkstra", "Liskov", "Knuth"
         "Perlman", "Berners-Lee", "Hamilton", "Shannon", "Lamarr", "Thompson", "Wilson", "Torvalds", "Borg",
         "Ritchie", "Goldwasser", "van Rossum", "Spärck Jones", "Wirth", "Goldberg", "Lamport", "Li", "LeCun",
         "Buolamwini", "Hinton", "Dwork"]
-# Variants for learners who submit a single lab, in the order they are handed out.
-SINGLE_LAB_VARIANTS = ["solution", "wrong-1", "partial", "alternative-1", "blank", "late", "corrupt-json",
-                       "deleted-test-cell", "wrong-2", "solution"]
+# What is off for each learner who is not a completer, handed out in this order: one lab is missing
+# or submitted as this variant. "deleted-test-cell" still earns full marks (nbgrader restores the
+# cell); "corrupt-json" ends under review.
+TWISTS = ["late", "corrupt-json", "wrong-1", "missing", "partial", "deleted-test-cell", "blank", "wrong-2"]
 
 
 @dataclass
@@ -106,21 +110,33 @@ def lab_notebooks(curriculum: Curriculum, lab: Lab) -> dict[str, bytes]:
 
 
 def plan_cohort(curriculum: Curriculum, labs: list[Lab], learners: int, completers: int) -> list[Submission]:
-    """Who submits what: ``completers`` learners do every lab correctly, the rest one lab each."""
+    """Who submits what, learner by learner, each on the released labs of their own track.
+
+    Learners take the tracks in turn (practitioner, leader, practitioner, ...), among the tracks
+    that list at least one of ``labs``; a lab no track lists goes to the first track's learners.
+    The first ``completers`` learners answer every lab correctly; each other learner gets one twist
+    (``TWISTS``, in turn) in one of their labs.
+    """
     people = make_learners(learners)
     notebooks = {lab.id: lab_notebooks(curriculum, lab) for lab in labs}
+    listed = {lab_id for track in curriculum.tracks for lab_id in track.labs}
+    tracks = [[lab for lab in labs if lab.id in track.labs] for track in curriculum.tracks]
+    tracks = [track for track in tracks if track] or [labs]
+    tracks[0] += [lab for lab in labs if lab.id not in listed]
     submissions = []
     on_time = DUE - timedelta(days=2)
-    for n, learner in enumerate(people[:completers]):
-        for k, lab in enumerate(labs):
+    for n, learner in enumerate(people):
+        own = tracks[n % len(tracks)]
+        twist = None if n < completers else TWISTS[(n - completers) % len(TWISTS)]
+        twisted = own[(n // len(tracks)) % len(own)]
+        for k, lab in enumerate(own):
             variant = "solution" if (n + k) % 2 == 0 else "alternative-1"
-            submissions.append(Submission(learner, lab, variant, notebooks[lab.id][variant],
-                                          on_time + timedelta(minutes=13 * n + k)))
-    for n, learner in enumerate(people[completers:]):
-        lab = labs[n % len(labs)]
-        variant = SINGLE_LAB_VARIANTS[(n // len(labs) + n) % len(SINGLE_LAB_VARIANTS)]
-        when = DUE + timedelta(hours=26) if variant == "late" else on_time + timedelta(hours=1, minutes=n)
-        submissions.append(Submission(learner, lab, variant, notebooks[lab.id][variant], when))
+            if twist and lab is twisted:
+                if twist == "missing":
+                    continue
+                variant = twist
+            when = DUE + timedelta(hours=26) if variant == "late" else on_time + timedelta(minutes=13 * n + k)
+            submissions.append(Submission(learner, lab, variant, notebooks[lab.id][variant], when))
     return submissions
 
 

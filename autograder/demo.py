@@ -9,8 +9,10 @@ those modules are present, certify and report. It ends by printing where every o
 from __future__ import annotations
 
 import importlib
+import io
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -57,6 +59,23 @@ def prepare_workspace(course_root: Path, workspace: Path) -> Path:
     return workspace
 
 
+@contextmanager
+def table_file(path: Path, width: int = 200):
+    """A console whose output goes to ``path``: the demo's full tables, too wide for a terminal."""
+    buffer = io.StringIO()
+    yield Console(file=buffer, width=width, color_system=None, highlight=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def shown(path: Path) -> str:
+    """A path as the instructor would type it: relative to where the demo was started, when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _optional(module: str, function: str):
     try:
         return getattr(importlib.import_module(f"autograder.{module}"), function)
@@ -97,20 +116,29 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
     console.rule("[bold]3. a sample cohort, as an LMS (Canvas) download")
     submissions = cohort.plan_cohort(curriculum, ready, learners, min(completers, learners))
     archive, roster = cohort.write_lms_download(submissions, root / "downloads")
-    console.print(f"{len(submissions)} submissions from {learners} learners: {archive}, roster {roster}")
+    console.print(f"{len(submissions)} submissions from {learners} learners: {shown(archive)}, roster {shown(roster)}")
+    reports = root / "reports"
 
     console.rule("[bold]4. import")
-    report = import_submissions(curriculum, archive, roster)
-    print_report(report, console)
+    with table_file(reports / "import.txt") as details:
+        report = import_submissions(curriculum, archive, roster)
+        print_report(report, details)
+    console.print(f"{len(report.imported)} imported, {len(report.skipped)} skipped, "
+                  f"{len(report.conflicts)} to review; every file's line: {shown(reports / 'import.txt')}")
 
     console.rule("[bold]5. grade")
-    outcomes = grade_labs(curriculum, [lab.id for lab in ready], workers or default_workers(), console=console,
-                          sandbox=demo_sandbox(console))
+    with table_file(reports / "grading.txt") as details:
+        outcomes = grade_labs(curriculum, [lab.id for lab in ready], workers or default_workers(),
+                              console=console, sandbox=demo_sandbox(console), details=details)
+    console.print(f"time limits and every submission's line: {shown(reports / 'grading.txt')}")
 
     console.rule("[bold]6. feedback, export, status")
     pages = write_feedback(curriculum)
     exports = export(curriculum)
-    console.print(status_table(curriculum))
+    with table_file(reports / "status.txt", width=30 + 24 * len(ready)) as details:
+        table = status_table(curriculum)
+        details.print(table)
+    console.print(f"{table.caption.split(' | ')[0]}; the cohort table: {shown(reports / 'status.txt')}", markup=False)
 
     outputs = {
         "workspace": root,
@@ -124,6 +152,7 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
         f"feedback pages ({len(pages)})": root / "feedback",
         "grades CSV": exports["grades"],
         "Canvas gradebook CSV": exports["canvas"],
+        "import, grading, status tables": reports,
     }
     certify_cohort = _optional("certify", "certify_cohort")
     write_report = _optional("report", "write_report")
@@ -131,14 +160,20 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
         console.rule("[bold]7. certify and report")
     if certify_cohort:
         result = certify_cohort(root)
-        console.print(result.summary() if hasattr(result, "summary") else result)
-        outputs["certificates"] = getattr(result, "directory", None) or root / "certificates"
+        (reports / "certify.txt").write_text(result.summary() + "\n", encoding="utf-8")
+        for line in result.summary().splitlines():
+            if not line.startswith("Not yet:"):
+                console.print(line, markup=False, highlight=False)
+        if result.not_met:
+            console.print(f"{len(result.not_met)} learner-track pairs not (yet) met, each with its reason: "
+                          f"{shown(reports / 'certify.txt')}", markup=False)
+        outputs["certificates"] = result.directory or root / "certificates"
     if write_report:
         outputs["cohort report"] = write_report(root)
 
     console.rule("[bold]where everything is")
     for what, path in outputs.items():
-        console.print(f"{what:<28} {path}", highlight=False)
+        console.print(f"{what:<32} {shown(path)}", highlight=False)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -152,9 +187,10 @@ def add_command(subparsers) -> None:
         "demo", help="build a sample cohort and run release, import, grade, feedback, export (in demo/)"
     )
     parser.add_argument("--workspace", type=Path, default=None, help="folder for the demo (default: demo/ in the course)")
-    parser.add_argument("--learners", type=int, default=30, help="learners in the sample cohort (default 30)")
-    parser.add_argument("--completers", type=int, default=3,
-                        help="learners who submit every lab with correct answers (default 3)")
+    parser.add_argument("--learners", type=int, default=6,
+                        help="learners in the sample cohort, taking the tracks in turn (default 6)")
+    parser.add_argument("--completers", type=int, default=2,
+                        help="learners who submit every lab of their track correctly and on time (default 2)")
     parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores)")
     parser.add_argument("--lab", action="append", default=None, help="only this lab (repeatable)")
     parser.set_defaults(run=run)

@@ -165,6 +165,7 @@ def grade_labs(
     console: Console | None = None,
     show_progress: bool = True,
     sandbox: Limits | None = Limits(),
+    details: Console | None = None,
 ) -> list[Outcome]:
     """Grade every pending submission of the given labs in one pool; return this run's outcomes.
 
@@ -172,9 +173,11 @@ def grade_labs(
     kernel runs in a bubblewrap sandbox with the ``sandbox`` limits; ``None`` grades without one
     (only for trusted submissions: the instructor must ask for it with --unsafe-no-sandbox).
     ``cell_timeout`` and ``notebook_budget`` left as None are derived per lab from the solution's
-    own run time (autograder/budget.py).
+    own run time (autograder/budget.py). ``details`` receives the per-lab lines and the table of
+    this run's outcomes (the demo writes them to a file); by default they go to ``console``.
     """
     console = console or Console()
+    details = details or console
     labs = [curriculum.lab(lab_id) for lab_id in lab_ids]
     root = curriculum.root
     workers = workers or default_workers()
@@ -200,7 +203,7 @@ def grade_labs(
             # Pending: new or changed files, or an outcome whose grades are not in this gradebook.
             todo = [s for s in submissions
                     if is_pending(s, store, retry_failed) or s.student not in in_gradebook]
-            console.print(f"[bold]{escape(lab.id)}[/]: {len(submissions)} submissions, "
+            details.print(f"[bold]{escape(lab.id)}[/]: {len(submissions)} submissions, "
                           f"{len(submissions) - len(todo)} already graded, {len(todo)} to grade")
             pending += todo
         if not pending:
@@ -212,12 +215,14 @@ def grade_labs(
         try:
             db_url = snapshot_gradebook(root, scratch / "gradebook-snapshot.db")
             limits = _time_limits(curriculum, {s.lab for s in pending}, cell_timeout, notebook_budget,
-                                  scratch, db_url, workers, sandbox, console)
+                                  scratch, db_url, workers, sandbox, console, details)
             outcomes = _run_pool(pending, root, scratch, db_url, workers, limits, recorder, console,
                                  show_progress, sandbox)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    print_summary(console, outcomes)
+    print_summary(details, outcomes)
+    if details is not console:
+        print_counts(console, outcomes)
     return outcomes
 
 
@@ -246,7 +251,7 @@ def _new_pool(size, root, scratch, workers, sandbox) -> ProcessPoolExecutor:
 
 
 def _time_limits(curriculum, lab_ids, cell_timeout, notebook_budget, scratch, db_url, workers, sandbox,
-                 console) -> dict[str, tuple[int, int]]:
+                 console, details) -> dict[str, tuple[int, int]]:
     """(cell timeout, notebook budget) per lab: as given, else derived from the solution's run time,
     which is measured (sandboxed, like a submission) for labs whose source changed since last time."""
     times, root = SolutionTimes(curriculum.root), curriculum.root
@@ -280,7 +285,7 @@ def _time_limits(curriculum, lab_ids, cell_timeout, notebook_budget, scratch, db
         seconds = times.get(lab.id, curriculum.source_notebook(lab))
         cell, budget = derive(seconds) if seconds is not None else given
         limits[lab.id] = (cell_timeout or cell, notebook_budget or budget)
-        say(console, f"{escape(lab.id)}: {limits[lab.id][0]} s per cell, {limits[lab.id][1]} s per notebook"
+        say(details, f"{escape(lab.id)}: {limits[lab.id][0]} s per cell, {limits[lab.id][1]} s per notebook"
             + (f" (solution: {seconds:.1f} s)" if seconds is not None else ""))
     return limits
 
@@ -406,6 +411,11 @@ def print_summary(console: Console, outcomes: list[Outcome]) -> None:
         console.print(table)
     except Exception as error:  # noqa: BLE001 - the outcomes are saved; say so and go on
         say(console, f"(the summary table could not be shown: {type(error).__name__}; run `autograder status`)")
+    print_counts(console, outcomes)
+
+
+def print_counts(console: Console, outcomes: list[Outcome]) -> None:
+    """One line: how many of this run's submissions ended in each status."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1

@@ -35,9 +35,9 @@ def status_table(curriculum: Curriculum) -> Table:
     learners, labs, cells = read_cohort(curriculum)
     require_labs(curriculum, labs)
     table = Table(title=escape(f"{curriculum.title}: cohort status"))
-    table.add_column("learner")
-    for lab in labs:
-        table.add_column(escape(lab.id), overflow="fold")
+    table.add_column("learner", no_wrap=True)  # an id is never folded: it is what an instructor searches for
+    for lab in labs:  # headed by the lab's number ("06" for 06-poor-inputs): 16 labs must fit a wide terminal
+        table.add_column(escape(lab.id.split("-", 1)[0]), overflow="fold")
     for learner in learners:
         table.add_row(escape(learner.id), *[cell_text(cells[(learner.id, lab.id)]) for lab in labs])
     counts = {
@@ -47,7 +47,8 @@ def status_table(curriculum: Curriculum) -> Table:
         "manual grading pending": sum(c.manual_pending for c in cells.values()),
     }
     table.caption = ", ".join(f"{n} {what}" for what, n in counts.items()) + \
-        " | late = after the due date; review = the grader could not finish, see `autograder export`'s reason"
+        " | columns: the labs of curriculum.yml by number; late = after the due date; review = the grader " \
+        "could not finish, see `autograder export`'s reason"
     return table
 
 

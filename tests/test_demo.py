@@ -20,7 +20,15 @@ def test_demo_runs_every_step_and_says_where_outputs_are(tmp_path, capsys):
     for what in ("gradebook (nbgrader)", "grades CSV", "Canvas gradebook CSV", "feedback pages", "LMS download"):
         assert what in out
     plan = json.loads((workspace / "downloads" / "cohort-plan.json").read_text())
-    assert len(plan) == 8
+    # Two completers, then one twist each: the fourth twist is a missing lab, so that learner's one lab is absent.
+    assert [p["variant"] for p in plan] == ["solution", "alternative-1", "late", "corrupt-json", "wrong-1",
+                                            "partial", "deleted-test-cell"]
+    # The full tables are in files the demo names; the terminal gets their summaries.
+    for name in ("import.txt", "grading.txt", "status.txt", "certify.txt"):
+        assert (workspace / "reports" / name).stat().st_size > 0
+    assert "import.txt" in out.replace("\n", "") and "Graded in this run" not in out and "Graded in this run" in (
+        workspace / "reports" / "grading.txt").read_text()
+    print(out)
     with open(workspace / "exports" / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = {row["learner_id"]: row for row in csv.DictReader(handle)}
     variants = {p["learner"]: p["variant"] for p in plan}
@@ -34,7 +42,7 @@ def test_demo_runs_every_step_and_says_where_outputs_are(tmp_path, capsys):
             assert (row["status"], row["needs_review"]) == ("corrupt", "yes")
         if variant == "late":
             assert row["late"] == "yes"
-    assert len(list((workspace / "feedback").glob(f"*/{LAB}/*.html"))) == 8
+    assert len(list((workspace / "feedback").glob(f"*/{LAB}/*.html"))) == len(plan)
     # The course folder itself is untouched: the demo works on a copy.
     assert not (course / "submitted").exists() and not (course / "gradebook.db").exists()
 
