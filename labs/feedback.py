@@ -174,7 +174,8 @@ def answered(*names: str) -> None:
     if name is not None:
         raise NotAttempted(
             f"`{name}` has no answer yet: replace `raise NotImplementedError()` above with your code, "
-            "run that cell, then this one."
+            "run that cell, then this one. (If that cell showed an error, fix it first: text needs quotes, "
+            "as in \"b\", and a line keeps its indentation.)"
         )
 
 

@@ -71,6 +71,10 @@ class LabRun:
     def release_dir(self) -> Path:
         return self.course / "release" / self.lab.id
 
+    def autograded_notebook(self, variant: str) -> nbformat.NotebookNode:
+        """The notebook nbgrader wrote after running ``variant``, with every cell's outputs."""
+        return nbformat.read(self.course / "autograded" / variant / self.lab.id / self.lab.notebook, as_version=4)
+
     def exercise_score(self, variant: str, answer_id: str) -> tuple[float, float]:
         cells = [self.scores[variant][test_id] for test_id in self.exercises[answer_id]]
         return sum(score for score, _ in cells), sum(maximum for _, maximum in cells)

@@ -116,7 +116,8 @@ def test_not_attempted_shows_one_line():
     outputs = run_notebook(STUB, CHECK + "assert double(3) == 6, 'Multiply by two.'")
     assert errors(outputs[1]) == [[
         "Not attempted yet: `double` has no answer yet: replace `raise NotImplementedError()` above "
-        "with your code, run that cell, then this one."]]
+        "with your code, run that cell, then this one. (If that cell showed an error, fix it first: text "
+        "needs quotes, as in \"b\", and a line keeps its indentation.)"]]
 
 
 def test_failing_assert_shows_one_line_with_its_hint():
