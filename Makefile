@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0] + ". Install it, then run: make PYTHON=python3.11 $(MAKECMDGOALS)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing the pinned dependencies into $(VENV) (about 15 minutes the first time: lab 15's language model runtime compiles)..."
+	@echo "Installing the pinned dependencies into $(VENV) (the first time takes a while: lab 15's language model runtime compiles from source)..."
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,genai]'
 	@touch $(STAMP)
 
