@@ -13,7 +13,3 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Re-insert graded cells a learner deleted, instead of failing the whole submission.
 c.OverwriteCells.add_missing_cells = True
-# Stock nbgrader allows each cell 30 s. Some lab cells (model searches in lab 08, the language model in
-# lab 15) take 5-25 s on a busy 2-core laptop, so stock nbgrader gets more margin; `autograder grade`
-# sets its own per-cell limit from each lab's measured solution time and ignores this value.
-c.Execute.timeout = 120
