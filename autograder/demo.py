@@ -160,8 +160,9 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
         console.rule("[bold]7. certify and report")
     if certify_cohort:
         result = certify_cohort(root)
-        (reports / "certify.txt").write_text(result.summary() + "\n", encoding="utf-8")
-        for line in result.summary().splitlines():
+        summary = result.summary()
+        (reports / "certify.txt").write_text(summary + "\n", encoding="utf-8")
+        for line in summary.splitlines():
             if not line.startswith("Not yet:"):
                 console.print(line, markup=False, highlight=False)
         if result.not_met:
