@@ -22,6 +22,7 @@ is never reused across learners.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -442,6 +443,19 @@ class _Watchdog:
         self._timer.cancel()
 
 
+def with_cell_timeout(config: Config, seconds: int) -> Config:
+    """``config`` with the grader's per-cell limit set for :class:`GradingExecute`.
+
+    Set through configuration, not on the instance: nbconvert's ``ExecutePreprocessor.preprocess``
+    calls ``NotebookClient.__init__`` again, which re-applies the configuration and would replace
+    an instance's ``timeout`` with a course's ``c.Execute.timeout``. Configuration for the subclass
+    wins over its parents', so the course cannot loosen (or remove) the grader's limit.
+    """
+    limited = copy.deepcopy(config)
+    limited.GradingExecute.timeout = seconds
+    return limited
+
+
 def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dict:
     """Sanitize, execute and tidy one notebook; return its status, reason and executed notebook.
 
@@ -492,8 +506,7 @@ def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dic
     manager = workdir = None
     for preprocessor in (MarkHiddenTests,):
         notebook, resources = preprocessor(config=config)(notebook, resources)
-    executor = GradingExecute(config=config)
-    executor.timeout = task.cell_timeout
+    executor = GradingExecute(config=with_cell_timeout(config, task.cell_timeout))
     current = {"index": None, "first_start": None}
 
     def on_cell_start(cell, cell_index):

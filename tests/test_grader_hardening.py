@@ -238,3 +238,18 @@ def test_time_limits_follow_the_labs_own_solution(tmp_path_factory):
     shown = io.StringIO()
     grade_lab(load_curriculum(root), LAB, workers=1, console=Console(file=shown, width=200), show_progress=False)
     assert "timing the solution" not in shown.getvalue(), "an unchanged lab is timed once"
+
+
+def test_a_course_execute_timeout_cannot_loosen_the_cell_limit(tmp_path_factory):
+    """A course's ``c.Execute.timeout`` in nbgrader_config.py used to replace the grader's per-cell
+    limit (nbconvert re-applies configuration when it starts executing), so an endless loop ran until
+    the notebook budget. The grader's own limit must hold whatever the course configures."""
+    root = released_course(tmp_path_factory, "course-timeout")
+    with (root / "nbgrader_config.py").open("a") as config:
+        config.write("\nc.Execute.timeout = 600\n")
+    submit(root, "loops", learner_notebook(release_path(root), *HOSTILE["loops"]))
+    started = time.monotonic()
+    [outcome] = grade_lab(load_curriculum(root), LAB, workers=1, cell_timeout=3, notebook_budget=90,
+                          console=Console(file=io.StringIO()), show_progress=False)
+    assert outcome.status == "timeout" and "per-cell timeout" in outcome.reason, outcome.reason
+    assert time.monotonic() - started < 60
