@@ -5,9 +5,15 @@ For each track in curriculum.yml and each learner in the gradebook, the track's 
 unless the rule allows it). Each learner who meets it gets:
 
 - ``certificates/<track>/<learner>-<CODE>.json``: an ``OpenBadgeCredential`` signed with the
-  course's Ed25519 key (Data Integrity proof, eddsa-jcs-2022), and
+  course's Ed25519 key (Data Integrity proof, eddsa-rdfc-2022), and
 - ``certificates/<track>/<learner>-<CODE>.html``: a printable certificate page with the learner's
   name, the track, the date and the short verification code.
+
+Each credential carries a ``credentialStatus`` entry: a random position in the course's signed
+revocation list, ``certificates/status-list.json`` (W3C Bitstring Status List; see
+:mod:`autograder.status_list`), which the instructor publishes at ``course.publish_url`` next to
+``issuer.json``. Certify writes that list when it is missing (all positions 0, "not revoked") and
+refuses to issue anything while curriculum.yml does not say where it is published.
 
 Certifying again issues nothing new unless something the credential states changed (name, labs,
 results, rule); a changed one is issued afresh and the old one is marked superseded in the ledger.
@@ -24,17 +30,25 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
+
+import segno
 
 from autograder.cohort_data import Cohort, load_cohort
 from autograder.credentials import (
-    build_credential, canonical_json, format_datetime, learner, percent, sign, utc_now, verification_code,
+    build_credential, canonical_json, format_datetime, learner, percent, sign, utc_now, validate_ob_schema,
+    verification_code,
 )
-from autograder.curriculum import Curriculum, Track, load_curriculum
+from autograder.curriculum import Curriculum, CurriculumError, Track, load_curriculum
 from autograder.files import atomic_write_bytes
 from autograder.keys import (
     IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile, write_json,
 )
-from autograder.ledger import certificate_dir, find_revocation, load_ledger, load_revocations, save_ledger
+from autograder.ledger import (
+    certificate_dir, find_revocation, load_ledger, load_revocations, save_ledger, used_status_indexes,
+)
+from autograder.status_list import STATUS_LIST_FILE, list_url, pick_index, publish, status_entry
+from autograder.verify_page import write_verify_page
 
 
 @dataclass
@@ -58,6 +72,7 @@ class CertifyResult:
     not_met: list[Decision] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)            # track id -> why
     key_created: bool = False
+    status_list_written: str = ""   # the list's URL, when certify (re)wrote certificates/status-list.json
     directory: Path | None = None
     learners: int = 0
 
@@ -70,6 +85,9 @@ class CertifyResult:
         if self.key_created:
             lines.append("No issuer key existed: created keys/issuer-ed25519.pem (owner-only) and "
                          "published the public key in certificates/issuer.json.")
+        if self.status_list_written:
+            lines.append(f"Wrote the signed revocation list certificates/{STATUS_LIST_FILE}; publish it "
+                         f"at {self.status_list_written} (with issuer.json) so anyone can check revocations.")
         for message in self.unavailable.values():
             lines.append(message)
         for entry in self.issued:
@@ -174,6 +192,7 @@ def certify_cohort(
     """
     curriculum = load_curriculum(course_root)
     root = curriculum.root
+    url = list_url(curriculum)  # before anything is created: no credential without a list address
     result = CertifyResult(directory=certificate_dir(root))
     if not private_key_path(root).exists() and create_keys:
         create_issuer_key(root)
@@ -185,6 +204,9 @@ def certify_cohort(
     now = now or utc_now()
     ledger = load_ledger(root)
     revocations = load_revocations(root)
+    _, written = publish(root, url=url, issuer=issuer, private_key=key, revocations=revocations, now=now)
+    result.status_list_written = url if written else ""
+    used = used_status_indexes(ledger)
 
     for track in curriculum.tracks:
         unavailable = track_unavailable(curriculum, track)
@@ -214,7 +236,9 @@ def certify_cohort(
                 if current["fingerprint"] == digest:
                     result.unchanged.append(current)
                     continue
-            entry = _issue(root, curriculum, issuer, key, decision, criteria, digest, now, valid_days)
+            status = status_entry(url, pick_index(used))
+            entry = _issue(root, curriculum, issuer, key, decision, criteria, digest, now, valid_days, status)
+            used.add(entry["status_index"])
             if current:
                 current["status"] = "superseded"
                 current["superseded_by"] = entry["id"]
@@ -225,7 +249,7 @@ def certify_cohort(
     return result
 
 
-def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, now, valid_days) -> dict:
+def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, now, valid_days, status) -> dict:
     track = decision.track
     valid_until = now + timedelta(days=valid_days) if valid_days else None
     credential = build_credential(
@@ -233,14 +257,21 @@ def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, 
         track_description=track.description, criteria=criteria, labs=decision.labs,
         learner_id=decision.student, learner_name=decision.name, valid_from=now, valid_until=valid_until,
     )
-    signed = sign(credential, key, created=now)
+    credential["credentialStatus"] = status  # signed with the rest: its position cannot be swapped
+    signed = sign(credential, key, created=now, proof_set=True)  # a set of one: the form the OB schema wants
+    problems = validate_ob_schema(signed)
+    if problems:  # a defect of this code, not of the learner: issue nothing rather than a non-conformant file
+        raise CurriculumError(f"The credential for {decision.student} ({track.id}) breaks the Open Badges 3.0 "
+                              f"schema, so nothing was issued for them: {'; '.join(problems[:3])}. Please report it.")
     code = verification_code(signed)
     folder = certificate_dir(root) / track.id
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{_safe(decision.student)}-{code}"
     credential_path, page_path = folder / f"{stem}.json", folder / f"{stem}.html"
     write_json(credential_path, signed)
-    atomic_write_bytes(page_path, certificate_page(signed, code, curriculum, credential_path.name).encode("utf-8"))
+    page = certificate_page(signed, code, curriculum, credential_path.name, track_id=track.id)
+    atomic_write_bytes(page_path, page.encode("utf-8"))
+    write_verify_page(folder, issuer)  # next to the certificates, for whoever is sent the folder
     return {
         "id": signed["id"], "code": code, "student": decision.student, "name": decision.name,
         "track": track.id, "track_title": track.title,
@@ -248,6 +279,7 @@ def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, 
         "valid_from": signed["validFrom"], "valid_until": signed.get("validUntil"),
         "file": str(credential_path.relative_to(root)), "page": str(page_path.relative_to(root)),
         "fingerprint": digest, "status": "current",
+        "status_index": int(status["statusListIndex"]), "status_list": status["statusListCredential"],
     }
 
 
@@ -271,10 +303,13 @@ PAGE = """<!DOCTYPE html>
   table {{ border-collapse: collapse; margin: 20px auto; font-family: Helvetica, Arial, sans-serif; font-size: 13px; }}
   th, td {{ padding: 4px 12px; border-bottom: 1px solid #d5dbe1; text-align: left; }}
   td.num {{ text-align: right; }}
-  .meta {{ display: flex; justify-content: space-between; font-family: Helvetica, Arial, sans-serif; font-size: 13px;
-          margin-top: 24px; }}
+  .meta {{ display: flex; justify-content: space-between; align-items: flex-end; gap: 16px;
+          font-family: Helvetica, Arial, sans-serif; font-size: 13px; margin-top: 24px; }}
+  .verify {{ display: flex; align-items: flex-end; gap: 12px; text-align: right; }}
+  .verify svg {{ display: block; }}
   .code {{ font-family: 'Courier New', monospace; font-size: 20px; font-weight: bold; letter-spacing: .08em; }}
   .small {{ font-family: Helvetica, Arial, sans-serif; font-size: 11px; color: #55606b; word-break: break-all; }}
+  .small a {{ color: #1f4e79; }}
   @media print {{ body {{ background: #fff; }} .sheet {{ margin: 0; max-width: none; }} .noprint {{ display: none; }} }}
 </style>
 </head>
@@ -291,8 +326,9 @@ PAGE = """<!DOCTYPE html>
   </table>
   <div class="meta">
     <div>Issued by <strong>{issuer}</strong><br><span class="small">{issuer_id}</span></div>
-    <div style="text-align:right">Verification code<br><span class="code">{code}</span></div>
+    <div class="verify"><div>Verification code<br><span class="code">{code}</span></div>{qr}</div>
   </div>
+  {links}
   <p class="small">This page shows a signed Open Badges 3.0 credential ({credential_file}, credential id {credential_id}).
   To check it: <code>autograder verify {credential_file}</code>, or <code>autograder verify --code {code}</code>
   in the course folder. A changed name, result, track or date makes the check fail.</p>
@@ -302,8 +338,40 @@ PAGE = """<!DOCTYPE html>
 </html>
 """
 
+LINKS = """<p class="small" id="verify-links">Verify it yourself: scan the QR code (it opens the verification
+  page and checks this credential), or open <a href="{page_url}">{page_url}</a> and drop the credential file
+  <a href="{credential_url}">{credential_url}</a> on it; the page also works saved to disk, offline.</p>"""
 
-def certificate_page(signed: dict, code: str, curriculum: Curriculum, credential_file: str) -> str:
+NO_LINKS = """<p class="small" id="verify-links">Verify it yourself, offline: open <code>verify.html</code> (next to
+  this page, or from the issuer) in a browser and drop the credential file {credential_file} on it.</p>"""
+
+
+def verify_links(curriculum: Curriculum, track_id: str, credential_file: str) -> tuple[str, str, str] | None:
+    """(verification page, credential file, one-scan link) where the instructor publishes them; None if unset.
+
+    The certificates/ folder is published at ``course.publish_url`` (curriculum.yml), so the page is
+    ``<publish_url>verify.html`` and a credential ``<publish_url><track>/<file>.json``. The one-scan
+    link, for the QR code, is ``verify.html#credential=<track>/<file>.json``: the page fetches that
+    credential from its own site and checks it (the fragment is never sent to the server).
+    """
+    base = curriculum.publish_url or ""
+    if not base.startswith(("https://", "http://")):
+        return None
+    base = base if base.endswith("/") else base + "/"
+    relative = quote(track_id, safe="") + "/" + quote(credential_file, safe="")
+    return base + "verify.html", base + relative, base + "verify.html#credential=" + relative
+
+
+def qr_svg(url: str) -> str:
+    """The URL as an inline SVG QR code (segno; error correction M survives a crease or a smudge)."""
+    return segno.make(url, error="m").svg_inline(scale=3, border=2, dark="#1d2733",
+                                                 title="QR code: check this certificate")
+
+
+def certificate_page(signed: dict, code: str, curriculum: Curriculum, credential_file: str,
+                     track_id: str | None = None) -> str:
+    """The printable page. ``track_id`` names the folder the credential is published in (default: the
+    achievement's first tag, which :func:`build_credential` sets to the track id)."""
     name, _ = learner(signed)
     achievement = signed["credentialSubject"]["achievement"]
     required = {d["id"]: d.get("requiredValue", "") for d in achievement.get("resultDescription", [])}
@@ -316,6 +384,14 @@ def certificate_page(signed: dict, code: str, curriculum: Curriculum, credential
             f"<td class=\"num\">{html.escape(required.get(description['id'], ''))} %</td></tr>"
         )
     until = signed.get("validUntil")
+    track_id = track_id or (achievement.get("tag") or [""])[0]
+    urls = verify_links(curriculum, track_id, credential_file)
+    if urls:
+        page_url, credential_url, scan_url = urls
+        links = LINKS.format(page_url=html.escape(page_url), credential_url=html.escape(credential_url))
+        qr = qr_svg(scan_url)
+    else:
+        links, qr = NO_LINKS.format(credential_file=html.escape(credential_file)), ""
     return PAGE.format(
         title=html.escape(achievement["name"]), name=html.escape(name), course=html.escape(curriculum.title),
         date=html.escape(_day(signed["validFrom"])),
@@ -323,6 +399,7 @@ def certificate_page(signed: dict, code: str, curriculum: Curriculum, credential
         rows="\n    ".join(rows), issuer=html.escape(signed["issuer"]["name"]),
         issuer_id=html.escape(signed["issuer"]["id"]), code=html.escape(code),
         credential_file=html.escape(credential_file), credential_id=html.escape(signed["id"]),
+        links=links, qr=qr,
     )
 
 

@@ -1,127 +1,74 @@
-"""Open Badges 3.0 credentials: build an ``OpenBadgeCredential``, sign it, check its signature.
+"""Open Badges 3.0 credentials: build an ``OpenBadgeCredential``, sign it, check its signature and schema.
 
 The credential follows the W3C Verifiable Credentials Data Model 2.0 as profiled by Open Badges 3.0
 (1EdTech): an issuer ``Profile``, an ``AchievementSubject`` naming the learner, an ``Achievement``
 with its criteria and one ``ResultDescription`` per lab covered, ``validFrom`` and an optional
-``validUntil``.
+``validUntil``. Every credential built here, signed with ``sign(..., proof_set=True)``, validates
+against 1EdTech's OB 3.0 JSON schema pinned in ``autograder/schemas/`` (:func:`validate_ob_schema`;
+that schema wants ``proof`` as an array).
 
-It is secured with a W3C Data Integrity proof, cryptosuite ``eddsa-jcs-2022`` (VC Data Integrity
-EdDSA Cryptosuites v1.0): the document and the proof options are canonicalised with the JSON
-Canonicalization Scheme (RFC 8785), each hashed with SHA-256, and the concatenation
-``hash(proof options) || hash(document)`` is signed with Ed25519. The credential stays a readable
-JSON file, and any change to any field (name, result, track, dates) breaks the signature.
+It is secured with a W3C Data Integrity proof, cryptosuite ``eddsa-rdfc-2022`` (the one 1EdTech's
+OB 3.0 certification lists): the document and the proof configuration are canonicalised as RDF
+(RDFC-1.0, with pinned JSON-LD contexts and in safe mode, see :mod:`autograder.jsonld`), each
+hashed with SHA-256, and ``hash(proof configuration) || hash(document)`` is signed with Ed25519
+(:mod:`autograder.data_integrity`). Credentials issued earlier with ``eddsa-jcs-2022`` (RFC 8785
+canonical JSON) still verify. The credential stays a readable JSON file, and any change to any field
+(name, result, track, dates), or any field added that the contexts do not define, breaks the proof.
 
 The issuer is identified by a ``did:key`` derived from its Ed25519 public key, so the key is
 published inside the issuer's own identifier and in the issuer profile
 (``verificationMethod`` with ``publicKeyMultibase``); verifying needs no network.
+
+Encodings come from maintained libraries where a correct one is installed: RFC 8785 JSON
+canonicalisation from ``rfc8785``, RDF canonicalisation (RDFC-1.0) from ``pyld``, Ed25519 from
+``cryptography``, base58-btc from ``base58`` (not py-multibase, whose 2.0.0 drops leading zero bytes
+and so would break one signature in 256; see :mod:`autograder.data_integrity`), multibase base64url
+of the status list from py-multibase. Only the two-byte multicodec prefixes of Ed25519 keys (0xed01
+public, 0x1300 private) are written here: two constants are not worth a dependency.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
-import math
-import re
 import uuid
 from datetime import datetime, timezone
-from decimal import Decimal
+from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+from autograder import data_integrity
+# Re-exported: verify.py, certify.py and the tests import these from here.
+from autograder.data_integrity import PROOF_TYPE, format_datetime, multibase_b58, parse_datetime  # noqa: F401
+from autograder.jsonld import OB_V3P0 as OB_CONTEXT
+from autograder.jsonld import VC_V2 as VC_CONTEXT
+
 CONTEXTS = [VC_CONTEXT, OB_CONTEXT]
-CRYPTOSUITE = "eddsa-jcs-2022"
-PROOF_TYPE = "DataIntegrityProof"
+CRYPTOSUITE = "eddsa-rdfc-2022"  # what this course signs with; check_proof also accepts eddsa-jcs-2022
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "ob_v3p0_achievementcredential_schema.json"
 _ED25519_PUB_CODEC = b"\xed\x01"  # multicodec varint for ed25519-pub
 _ED25519_PRIV_CODEC = b"\x80\x26"  # multicodec varint for ed25519-priv (0x1300)
 
 
 # --- Encodings ---------------------------------------------------------------------------------
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def b58encode(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    out = ""
-    while number:
-        number, rest = divmod(number, 58)
-        out = _B58[rest] + out
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + out
-
-
-def b58decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        index = _B58.find(char)
-        if index < 0:
-            raise ValueError(f"'{char}' is not a base58 character")
-        number = number * 58 + index
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    zeros = len(text) - len(text.lstrip("1"))
-    return b"\0" * zeros + body
-
-
-def multibase_b58(data: bytes) -> str:
-    """Multibase base58-btc: the 'z' prefix then base58."""
-    return "z" + b58encode(data)
-
-
 def multibase_decode(text: str) -> bytes:
-    if not text.startswith("z"):
-        raise ValueError("only base58-btc multibase values (starting with 'z') are supported")
-    return b58decode(text[1:])
-
-
-def _es_number(value: float) -> str:
-    """ECMAScript Number-to-String, as RFC 8785 requires for numbers (shortest round-trip digits)."""
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError("JSON numbers cannot be NaN or infinite")
-    if value == 0:
-        return "0"
-    sign = "-" if value < 0 else ""
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
-    digits = "".join(map(str, digit_tuple))
-    stripped = digits.rstrip("0")
-    exponent += len(digits) - len(stripped)
-    digits = stripped.lstrip("0")
-    k = len(digits)
-    n = k + exponent  # the value is 0.DIGITS x 10^n
-    if k <= n <= 21:
-        return sign + digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return sign + digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return sign + "0." + "0" * (-n) + digits
-    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
-    return f"{sign}{mantissa}e{'+' if n - 1 > 0 else '-'}{abs(n - 1)}"
+    """The bytes of a multibase base58-btc value ('z...'); other encodings are refused."""
+    return data_integrity.multibase_b58_decode(text)
 
 
 def canonical_json(value) -> str:
-    """JSON Canonicalization Scheme (RFC 8785): sorted keys, no whitespace, ECMAScript numbers."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _es_number(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(canonical_json(item) for item in value) + "]"
-    if isinstance(value, dict):
-        keys = sorted(value, key=lambda key: key.encode("utf-16-be"))
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{canonical_json(value[k])}" for k in keys) + "}"
-    raise TypeError(f"cannot canonicalise a {type(value).__name__}")
+    """JSON Canonicalization Scheme (RFC 8785), by the ``rfc8785`` package."""
+    return rfc8785.dumps(value).decode("utf-8")
+
+
+def _hash_data(unsecured: dict, proof_options: dict) -> bytes:
+    """eddsa-jcs-2022 hash data; kept for the tests that reproduce the W3C JCS vector step by step."""
+    return data_integrity.hash_data(data_integrity.EddsaJcs2022(), unsecured, proof_options)
 
 
 # --- Keys and identifiers ----------------------------------------------------------------------
@@ -195,23 +142,10 @@ def profile_public_key(profile: dict) -> Ed25519PublicKey:
     return key
 
 
-# --- Dates -------------------------------------------------------------------------------------
+# --- Dates (formatting and parsing live in data_integrity, re-exported here) -------------------
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def format_datetime(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-
-
-def parse_datetime(text: str) -> datetime:
-    if not isinstance(text, str) or not _DATETIME.match(text):
-        raise ValueError(f"'{text}' is not an xsd:dateTime such as 2026-11-22T15:30:00Z")
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # --- The credential ----------------------------------------------------------------------------
@@ -297,50 +231,67 @@ def build_credential(
     return credential
 
 
-def sign(credential: dict, private_key: Ed25519PrivateKey, created: datetime | None = None) -> dict:
-    """A copy of ``credential`` with a Data Integrity proof (eddsa-jcs-2022) added."""
-    unsecured = {key: value for key, value in credential.items() if key != "proof"}
-    proof = {
-        "type": PROOF_TYPE,
-        "cryptosuite": CRYPTOSUITE,
-        "created": format_datetime(created or utc_now()),
-        "verificationMethod": verification_method_id(private_key.public_key()),
-        "proofPurpose": "assertionMethod",
-        "@context": unsecured["@context"],
-    }
-    signature = private_key.sign(_hash_data(unsecured, proof))
-    return {**unsecured, "proof": {**proof, "proofValue": multibase_b58(signature)}}
+def sign(document: dict, private_key: Ed25519PrivateKey, created: datetime | None = None,
+         cryptosuite: str = CRYPTOSUITE, *, proof_set: bool = False) -> dict:
+    """A copy of ``document`` (any VC) with a Data Integrity proof by ``private_key`` in place of its own.
+
+    ``proof_set=True`` writes ``"proof": [proof]``, a set of one proof: the same RDF and equally valid
+    for W3C verifiers, and the form 1EdTech's OB 3.0 JSON schema requires (it has ``proof`` as an
+    array; a single object fails it). Raises :class:`data_integrity.ProofError` if the document
+    cannot be signed safely, e.g. it holds a field its contexts do not define (which the proof
+    would not cover) or a context that is not pinned.
+    """
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    proof = data_integrity.create_proof(
+        unsecured, private_key, verification_method=verification_method_id(private_key.public_key()),
+        created=created or utc_now(), cryptosuite_name=cryptosuite,
+    )
+    return {**unsecured, "proof": [proof] if proof_set else proof}
 
 
-def _hash_data(unsecured: dict, proof_options: dict) -> bytes:
-    config_hash = hashlib.sha256(canonical_json(proof_options).encode("utf-8")).digest()
-    document_hash = hashlib.sha256(canonical_json(unsecured).encode("utf-8")).digest()
-    return config_hash + document_hash
+def proof_of(document: dict) -> dict | None:
+    """The document's one proof, whether written as an object or as a list holding one; else ``None``."""
+    return data_integrity.single_proof(document)
 
 
-def check_proof(credential: dict, public_key: Ed25519PublicKey) -> str | None:
-    """``None`` if the proof is a valid eddsa-jcs-2022 signature by ``public_key``; else the reason."""
-    proof = credential.get("proof")
-    if isinstance(proof, list):
-        proof = proof[0] if len(proof) == 1 else None
-    if not isinstance(proof, dict):
-        return "it carries no proof (signature), so nothing shows who issued it"
-    if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
-        return (f"its proof is {proof.get('type')}/{proof.get('cryptosuite')}; this course signs with "
-                f"{PROOF_TYPE}/{CRYPTOSUITE}")
-    if proof.get("proofPurpose") != "assertionMethod":
-        return "its proof is not an assertion (proofPurpose must be 'assertionMethod')"
-    options = {key: value for key, value in proof.items() if key != "proofValue"}
-    unsecured = {key: value for key, value in credential.items() if key != "proof"}
-    if "@context" in options and options["@context"] != unsecured.get("@context"):
-        return "its @context was changed after signing"
-    try:
-        parse_datetime(options.get("created"))
-        signature = multibase_decode(proof.get("proofValue", ""))
-        public_key.verify(signature, _hash_data(unsecured, options))
-    except (InvalidSignature, ValueError, TypeError):
-        return "the signature does not match its content: it was changed after signing, or signed with another key"
-    return None
+def check_proof(document: dict, public_key: Ed25519PublicKey) -> str | None:
+    """``None`` if ``document`` carries a valid eddsa-rdfc-2022 or eddsa-jcs-2022 proof by ``public_key``;
+    otherwise the reason, e.g. which field was added that the signature does not cover."""
+    return data_integrity.verify_proof(document, public_key)
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_validator():
+    """The pinned OB 3.0 AchievementCredential schema's validator, for the draft it declares (2019-09).
+
+    Its ``$ref``s are all local (``#/$defs/...``); any other reference is refused, never fetched.
+    jsonschema is imported here, not at the top: it takes about 1.5 s to import (its format
+    checkers), which every `autograder` command would pay otherwise.
+    """
+    import jsonschema
+    import referencing
+    import referencing.exceptions
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+    def refuse(uri: str):
+        raise referencing.exceptions.NoSuchResource(ref=uri)
+
+    registry = referencing.Registry(retrieve=refuse).with_resource(
+        schema["$id"], referencing.Resource.from_contents(schema))
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema, registry=registry, format_checker=validator.FORMAT_CHECKER)
+
+
+def validate_ob_schema(credential: dict) -> list[str]:
+    """What in ``credential`` breaks 1EdTech's OB 3.0 AchievementCredential JSON schema, one line per
+    problem (``where: what``); an empty list means it validates."""
+    problems = []
+    for error in sorted(_schema_validator().iter_errors(credential), key=lambda e: list(map(str, e.absolute_path))):
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+        problems.append(f"{where.lstrip('.') or 'the credential'}: {error.message}")
+    return problems
 
 
 def learner(credential: dict) -> tuple[str, str]:
@@ -366,6 +317,6 @@ def lab_results(credential: dict) -> dict[str, str]:
 
 def verification_code(signed: dict) -> str:
     """A short code printed on the certificate page: derived from the signature, 12 characters."""
-    digest = hashlib.sha256(signed["proof"]["proofValue"].encode()).digest()
+    digest = hashlib.sha256(proof_of(signed)["proofValue"].encode()).digest()
     text = base64.b32encode(digest).decode().rstrip("=")[:12]
     return "-".join(text[i:i + 4] for i in range(0, 12, 4))

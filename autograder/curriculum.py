@@ -60,6 +60,7 @@ class Curriculum:
     title: str
     labs: tuple[Lab, ...]
     tracks: tuple[Track, ...] = field(default=())
+    publish_url: str | None = None  # where the instructor publishes certificates/ (status list, issuer)
 
     @property
     def ready_labs(self) -> tuple[Lab, ...]:
@@ -99,6 +100,9 @@ _NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
 _SHARE = {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
           "description": "is a share of points, between 0 and 1 (0.7 means 70 %)"}
 _TEXTS = {"type": "array", "items": _TEXT}
+_PUBLISH_URL = {"type": "string", "pattern": r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s?#]*)?/$",
+                "description": "must be the https address where you publish the certificates/ folder, ending "
+                               "in '/', such as https://certificates.example.org/ai-certification-labs/"}
 READY_KEYS = ["notebook", "grade_prefix", "minutes", "points", "pass_mark", "objectives"]
 
 SCHEMA = {
@@ -107,7 +111,7 @@ SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "course": {"type": "object", "required": ["id", "title"], "additionalProperties": False,
-                   "properties": {"id": _NAME, "title": _TEXT}},
+                   "properties": {"id": _NAME, "title": _TEXT, "publish_url": _PUBLISH_URL}},
         "tracks": {"type": "array", "items": {
             "type": "object", "required": ["id", "title", "labs", "rule"], "additionalProperties": False,
             "properties": {
@@ -237,4 +241,5 @@ def load_curriculum(root: Path | str | None = None) -> Curriculum:
         raise CurriculumError(f"{path} lists these lab ids twice: {', '.join(duplicates)}. Ids must be unique.")
     tracks = tuple(_load_track(entry, set(ids), path) for entry in data.get("tracks", ()))
     course = data["course"]
-    return Curriculum(root=root, course_id=course["id"], title=course["title"], labs=labs, tracks=tracks)
+    return Curriculum(root=root, course_id=course["id"], title=course["title"], labs=labs, tracks=tracks,
+                      publish_url=course.get("publish_url"))

@@ -169,6 +169,7 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
             console.print(f"{len(result.not_met)} learner-track pairs not (yet) met, each with its reason: "
                           f"{shown(reports / 'certify.txt')}", markup=False)
         outputs["certificates"] = result.directory or root / "certificates"
+        outputs["verification page (offline)"] = outputs["certificates"] / "verify.html"
     if write_report:
         outputs["cohort report"] = write_report(root)
 

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from autograder.credentials import did_key, issuer_profile
 from autograder.curriculum import CurriculumError, load_curriculum
 from autograder.files import atomic_write_bytes
+from autograder.verify_page import write_verify_page
 
 KEY_DIR = "keys"
 PRIVATE_KEY_FILE = "issuer-ed25519.pem"
@@ -72,12 +73,14 @@ def create_issuer_key(course_root: Path) -> tuple[Path, dict]:
 
 
 def publish_issuer_profile(course_root: Path, key: Ed25519PrivateKey) -> dict:
+    """Write certificates/issuer.json and, beside it, the offline verification page that trusts it."""
     curriculum = load_curriculum(course_root)
     profile = issuer_profile(
         key.public_key(), name=curriculum.title,
         description=f"Issuer of {curriculum.title} certificates (course id: {curriculum.course_id}).",
     )
     write_json(issuer_profile_path(curriculum.root), profile)
+    write_verify_page(issuer_profile_path(curriculum.root).parent, profile)
     return profile
 
 
@@ -148,7 +151,8 @@ def run(args) -> int:
         print(f"Created the issuer key: {path} (owner-only, mode 0600). Keep it private and backed up;")
         print("it is never printed and never committed (keys/ is git-ignored).")
     print(f"Issuer: {profile['name']} — {profile['id']}")
-    print(f"Public key published in {issuer_profile_path(curriculum.root)}.")
+    print(f"Public key published in {issuer_profile_path(curriculum.root)}; the offline verification page is "
+          f"{issuer_profile_path(curriculum.root).parent / 'verify.html'}.")
     return 0
 
 

@@ -6,8 +6,12 @@ Both are JSON files in ``certificates/``:
   dates), its verification code and files, and whether it is the learner's current one for the
   track or was superseded by a later one. ``certify`` reads it to issue nothing twice and to notice
   learners who no longer meet a rule; ``verify`` reads it to say *what* was changed in a tampered file.
+  Each entry also records the credential's position in the published status list (``status_index``,
+  ``status_list``), so certify never hands out a position twice.
 - ``revocations.json``: the credentials the instructor revoked (``autograder revoke``), with reason
-  and date. ``verify`` fails any credential listed there.
+  and date, and their status-list position when they have one. ``verify`` fails any credential
+  listed there; the signed ``status-list.json`` is written from it (see :mod:`autograder.status_list`),
+  because a bitstring can tell an employer *that* a credential was revoked, but not why.
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ def save_revocations(course_root: Path, entries: list[dict]) -> None:
 
 def find_revocation(revocations: list[dict], credential_id: str) -> dict | None:
     return next((entry for entry in revocations if entry.get("id") == credential_id), None)
+
+
+def used_status_indexes(entries: list[dict]) -> set[int]:
+    """The status-list positions already given to credentials in the ledger (superseded ones too)."""
+    return {int(entry["status_index"]) for entry in entries if entry.get("status_index") is not None}
 
 
 def find_entry(entries: list[dict], target: str) -> dict | None:

@@ -3,17 +3,26 @@
 ``verify`` checks a credential file against the course's issuer profile
 (``certificates/issuer.json``, or another one given with ``--issuer``):
 
-1. it is an ``OpenBadgeCredential`` in the Verifiable Credentials data model;
+1. it is an ``OpenBadgeCredential`` in the Verifiable Credentials data model, valid against
+   1EdTech's OB 3.0 JSON schema (pinned in ``autograder/schemas/``);
 2. its issuer is the trusted issuer, and it was signed with that issuer's published key;
-3. its Data Integrity signature (eddsa-jcs-2022) matches its content: any change to the name,
-   a result, the track or a date breaks it. When the course's ledger knows the credential,
-   the reason names what differs from what was issued;
+3. its Data Integrity signature (eddsa-rdfc-2022, or eddsa-jcs-2022 for older credentials) matches
+   its content: any change to the name, a result, the track, a date or its status-list position
+   breaks it. When the course's ledger knows the credential, the reason names what differs from
+   what was issued;
 4. it is valid now (``validFrom`` has passed, ``validUntil`` has not);
-5. it is not on the instructor's revocation list (``certificates/revocations.json``).
+5. it is not revoked: when it carries a ``credentialStatus`` (W3C Bitstring Status List), its bit
+   in the signed status list is 0. The list is the course's ``certificates/status-list.json`` when
+   the credential names this course's list URL, or the file given with ``--status-list``; it is
+   never downloaded. The list must verify as the same trusted issuer's, with the URL the credential
+   names; a list that is missing, unreadable or forged makes the credential INVALID (fail closed).
+   It is also not on the instructor's record (``certificates/revocations.json``), which supplies
+   the reason and also covers older credentials that carry no ``credentialStatus``.
 
 Every failed check is reported with its reason; the exit code is 1 if any file fails.
 
-``revoke`` adds a credential (by verification code, credential id or file) to the revocation list.
+``revoke`` records a credential (by verification code, credential id or file) in revocations.json
+and, when it has a status-list position, re-signs ``certificates/status-list.json`` with its bit set.
 """
 
 from __future__ import annotations
@@ -24,13 +33,18 @@ from datetime import datetime
 from pathlib import Path
 
 from autograder.credentials import (
-    check_proof, format_datetime, lab_results, learner, parse_datetime, profile_public_key, utc_now,
+    check_proof, format_datetime, lab_results, learner, parse_datetime, profile_public_key, proof_of, utc_now,
+    validate_ob_schema,
     verification_code,
 )
-from autograder.curriculum import CurriculumError, find_course_root
-from autograder.keys import load_issuer_profile
+from autograder.curriculum import CurriculumError, find_course_root, load_curriculum
+from autograder.keys import IssuerKeyError, load_issuer_profile, load_private_key, private_key_path
 from autograder.ledger import (
     find_entry, find_revocation, load_ledger, load_revocations, save_revocations,
+)
+from autograder.status_list import (
+    ListLoader, StatusListError, check_status, list_url, publish, read_list,
+    status_list_path as course_list_file,
 )
 
 
@@ -45,6 +59,7 @@ class Verification:
     valid_until: str = ""
     code: str = ""
     credential_id: str = ""
+    status_checked: bool = False  # its credentialStatus was checked against a trusted status list
 
     @property
     def ok(self) -> bool:
@@ -55,8 +70,9 @@ class Verification:
         source, track, name, learner_id = map(one_line, (self.source, self.track, self.name, self.learner_id))
         if self.ok:
             until = f", valid until {one_line(self.valid_until[:10])}" if self.valid_until else ", no expiry"
+            status = "; not revoked (status list checked)" if self.status_checked else ""
             return (f"VALID    {source}: {track} certificate of {name} ({learner_id}), "
-                    f"issued {one_line(self.valid_from[:10])}{until}; code {self.code}")
+                    f"issued {one_line(self.valid_from[:10])}{until}; code {self.code}{status}")
         lines = [f"INVALID  {source}" + (f" ({track}, {name})" if self.name else "")]
         lines += [f"  - {one_line(reason)}" for reason in self.reasons]
         return "\n".join(lines)
@@ -157,8 +173,8 @@ def _tampered_fields(credential: dict, entry: dict) -> list[str]:
     if learner_id != entry.get("student"):
         changes.append(f"the learner id reads '{learner_id}' but '{entry.get('student')}' was issued")
     track = achievement.get("name")
-    tags = achievement.get("tag") or [""]
-    if track != entry.get("track_title") or tags[0] != entry.get("track"):
+    # Tags are compared as a set: the RDF signature does not cover the order of a JSON list.
+    if track != entry.get("track_title") or entry.get("track") not in (achievement.get("tag") or []):
         changes.append(f"the track reads '{track}' but '{entry.get('track_title')}' was issued")
     results = lab_results(credential)
     for lab_id, value in entry.get("labs", {}).items():
@@ -174,6 +190,20 @@ def _tampered_fields(credential: dict, entry: dict) -> list[str]:
     return changes
 
 
+def schema_problems(credential: dict) -> list[str]:
+    """What breaks 1EdTech's OB 3.0 schema. A single proof object is read as a set of one: the same
+    RDF, and the form credentials issued before the schema check had (the schema wants a list)."""
+    proof = credential.get("proof")
+    return validate_ob_schema({**credential, "proof": [proof]} if isinstance(proof, dict) else credential)
+
+
+def _track_id(credential: dict, course_root: Path) -> str:
+    """The course track a credential's achievement names, found by its tags (a set, so not by position)."""
+    tags = credential.get("credentialSubject", {}).get("achievement", {}).get("tag") or []
+    tracks = [track.id for track in load_curriculum(course_root).tracks]
+    return next((tag for tag in tags if tag in tracks), "")
+
+
 def verify_credential(
     credential: dict,
     *,
@@ -182,8 +212,13 @@ def verify_credential(
     ledger: list[dict] | None = None,
     now: datetime | None = None,
     source: str = "credential",
+    status_lists: ListLoader | None = None,
 ) -> Verification:
-    """Check ``credential`` against the trusted ``issuer`` profile; see the module docstring."""
+    """Check ``credential`` against the trusted ``issuer`` profile; see the module docstring.
+
+    ``status_lists`` finds the status list a ``credentialStatus`` names (URL -> document and file);
+    without it such a credential cannot be checked for revocation, so it is not valid.
+    """
     result = Verification(source=source)
     if not isinstance(credential, dict):
         result.reasons.append("it is not a JSON object, so not a credential")
@@ -202,8 +237,9 @@ def verify_credential(
     result.valid_from = credential.get("validFrom", "")
     result.valid_until = credential.get("validUntil", "") or ""
     result.credential_id = credential.get("id", "")
-    if isinstance(credential.get("proof"), dict) and credential["proof"].get("proofValue"):
+    if (proof_of(credential) or {}).get("proofValue"):
         result.code = verification_code(credential)
+    result.reasons += [f"it does not follow the Open Badges 3.0 schema: {problem}" for problem in schema_problems(credential)]
 
     # Issuer and key.
     try:
@@ -217,7 +253,7 @@ def verify_credential(
         result.reasons.append(
             f"wrong issuer: it names {claimed}, not the trusted issuer {issuer.get('name')} ({issuer['id']})"
         )
-    proof = credential.get("proof") if isinstance(credential.get("proof"), dict) else {}
+    proof = proof_of(credential) or {}
     method = proof.get("verificationMethod", "")
     published = [m.get("id") for m in issuer.get("verificationMethod", [])]
     if proof and method not in published:
@@ -248,12 +284,54 @@ def verify_credential(
         except ValueError as error:
             result.reasons.append(f"its expiry date (validUntil) is malformed: {error}")
 
-    # Revocation.
-    revoked = find_revocation(revocations or [], credential.get("id", ""))
-    if revoked:
-        result.reasons.append(f"revoked on {revoked.get('revoked_at', '?')[:10]} by the issuer: "
-                              f"{revoked.get('reason') or 'no reason given'}")
+    # Revocation: the signed status list, and the instructor's record (which knows the reason).
+    record = find_revocation(revocations or [], credential.get("id", ""))
+    why = f"{record.get('reason') or 'no reason given'} (revoked on {record.get('revoked_at', '?')[:10]})" \
+        if record else ""
+    if "credentialStatus" in credential:
+        status = check_status(credential["credentialStatus"], issuer=issuer, load=status_lists or _no_list, now=moment)
+        result.reasons += status.problems
+        result.status_checked = not status.problems
+        if status.revoked:
+            result.reasons.append(f"revoked by the issuer (status list {status.url}, index {status.index})"
+                                  + (f": {why}" if why else ""))
+            return result
+    if record:
+        result.reasons.append(f"revoked on {record.get('revoked_at', '?')[:10]} by the issuer: "
+                              f"{record.get('reason') or 'no reason given'}")
     return result
+
+
+def _no_list(url: str):
+    raise StatusListError(f"no status list was given for {url}")
+
+
+def status_list_loader(course_root: Path | None = None, list_file: Path | None = None) -> ListLoader:
+    """Where the status list a credential names is found: never on the network.
+
+    A file given with ``--status-list`` is used for any URL (its id must still match, checked later);
+    otherwise the course's own ``certificates/status-list.json`` serves its own list URL only.
+    """
+    def load(url: str) -> tuple[dict, str]:
+        if list_file is not None:
+            return read_list(list_file), str(list_file)
+        own = _own_list_url(course_root)
+        if own and url == own:
+            return read_list(course_list_file(course_root)), str(course_list_file(course_root))
+        where = f"this course's list is {own}" if own else "no course folder with a publish_url was found"
+        raise StatusListError(f"the status list {url} is not this course's ({where}), and nothing is "
+                              "downloaded")
+    return load
+
+
+def _own_list_url(course_root: Path | None) -> str | None:
+    if course_root is None:
+        return None
+    try:
+        curriculum = load_curriculum(course_root)
+        return list_url(curriculum) if curriculum.publish_url else None
+    except CurriculumError:
+        return None
 
 
 def verify_file(
@@ -262,9 +340,13 @@ def verify_file(
     course_root: Path | None = None,
     issuer_path: Path | None = None,
     revocations_path: Path | None = None,
+    status_list_path: Path | None = None,
     now: datetime | None = None,
 ) -> Verification:
-    """Verify one credential file, trusting the course's issuer profile unless ``issuer_path`` is given."""
+    """Verify one credential file, trusting the course's issuer profile unless ``issuer_path`` is given.
+
+    Its status list is ``status_list_path`` if given, else the course's own (see :func:`status_list_loader`).
+    """
     path = Path(path)
     try:
         credential = json.loads(path.read_text(encoding="utf-8"))
@@ -281,7 +363,7 @@ def verify_file(
     ledger = load_ledger(course_root) if course_root else []
     try:
         return verify_credential(credential, issuer=issuer, revocations=revocations, ledger=ledger, now=now,
-                                 source=str(path))
+                                 source=str(path), status_lists=status_list_loader(course_root, status_list_path))
     except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
         # A shape the checks above do not foresee: fail this file, closed, and go on with the others.
         return Verification(source=str(path), reasons=[f"it could not be checked as a credential "
@@ -289,7 +371,12 @@ def verify_file(
 
 
 def revoke(course_root: Path, target: str, reason: str, now: datetime | None = None) -> dict:
-    """Add the credential named by ``target`` (code, id or file) to the revocation list."""
+    """Record the credential named by ``target`` (code, id or file) as revoked; set its status-list bit.
+
+    revocations.json is written first (the instructor's record, with the reason); the signed list is
+    then written from it, so running ``revoke`` again after an interrupted run completes the job, and
+    revoking twice changes nothing.
+    """
     ledger = load_ledger(course_root)
     entry = find_entry(ledger, target)
     if entry is None and Path(target).is_file():
@@ -303,25 +390,70 @@ def revoke(course_root: Path, target: str, reason: str, now: datetime | None = N
             raise CurriculumError(f"{target} is not a credential ({'; '.join(problems)}). Give its verification "
                                   "code or credential id instead.")
         name, student = learner(credential)
-        signed = isinstance(credential.get("proof"), dict) and credential["proof"].get("proofValue")
-        tags = credential.get("credentialSubject", {}).get("achievement", {}).get("tag") or [""]
-        entry = {"id": credential.get("id"), "code": verification_code(credential) if signed else "",
-                 "student": student, "name": name, "track": tags[0]}
+        signed = bool((proof_of(credential) or {}).get("proofValue"))
+        # Its list position is taken from the file only if this course signed it: an edited file must
+        # not set the bit of someone else's credential.
+        position = _status_position(credential) if signed and _signed_here(credential, course_root) else {}
+        entry = find_entry(ledger, credential.get("id") or "") or {
+            "id": credential.get("id"), "code": verification_code(credential) if signed else "",
+            "student": student, "name": name, "track": _track_id(credential, course_root), **position}
     if entry is None or not entry.get("id"):
         raise CurriculumError(
             f"No certificate matches '{target}'. Give its verification code (e.g. ABCD-EFGH-JKLM), its "
             "credential id (urn:uuid:...) or its .json file."
         )
     revocations = load_revocations(course_root)
-    existing = find_revocation(revocations, entry["id"])
-    if existing:
-        return existing
-    record = {"id": entry["id"], "code": entry.get("code", ""), "student": entry.get("student", ""),
-              "name": entry.get("name", ""), "track": entry.get("track", ""), "reason": reason,
-              "revoked_at": format_datetime(now or utc_now())}
-    revocations.append(record)
-    save_revocations(course_root, revocations)
+    record = find_revocation(revocations, entry["id"])
+    if record is None:
+        record = {"id": entry["id"], "code": entry.get("code", ""), "student": entry.get("student", ""),
+                  "name": entry.get("name", ""), "track": entry.get("track", ""), "reason": reason,
+                  "revoked_at": format_datetime(now or utc_now())}
+        if entry.get("status_index") is not None:
+            record.update(status_index=entry["status_index"], status_list=entry["status_list"])
+        revocations.append(record)
+        save_revocations(course_root, revocations)
+    if record.get("status_index") is not None:
+        _publish_status_list(course_root, revocations, record, now)
     return record
+
+
+def _signed_here(credential: dict, course_root: Path) -> bool:
+    try:
+        return check_proof(credential, profile_public_key(load_issuer_profile(course_root))) is None
+    except (CurriculumError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _status_position(credential: dict) -> dict:
+    """``status_index`` and ``status_list`` from a credential file's well-formed credentialStatus, if any."""
+    status = credential.get("credentialStatus")
+    index = status.get("statusListIndex") if isinstance(status, dict) else None
+    if not (isinstance(index, str) and index.isdigit() and isinstance(status.get("statusListCredential"), str)):
+        return {}
+    return {"status_index": int(index), "status_list": status["statusListCredential"]}
+
+
+def _publish_status_list(course_root: Path, revocations: list[dict], record: dict, now: datetime | None) -> None:
+    """Re-sign the course's status list with the bits of every revocation on it."""
+    url = list_url(load_curriculum(course_root))
+    if record["status_list"] != url:
+        raise StatusListError(
+            f"{record.get('code') or record['id']} is recorded as revoked in revocations.json, but its status "
+            f"list is {record['status_list']}, not this course's {url}, so no bit was set. If curriculum.yml's "
+            "publish_url changed, restore the old value to revoke it in its list."
+        )
+    try:
+        if not private_key_path(course_root).exists():  # never suggest a new key: it would fail every certificate
+            raise IssuerKeyError(f"there is no issuer key at {private_key_path(course_root)}.")
+        key = load_private_key(course_root)
+    except IssuerKeyError as error:
+        raise StatusListError(
+            f"{record.get('code') or record['id']} is recorded as revoked in revocations.json, but the status list "
+            f"could not be signed: {error} Restore the issuer key from your backup and run this revoke again; "
+            "only then does the published list show the revocation."
+        ) from None
+    publish(course_root, url=url, issuer=load_issuer_profile(course_root), private_key=key,
+            revocations=revocations, now=now)
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -338,12 +470,17 @@ def add_command(subparsers) -> None:
     parser.add_argument("--issuer", type=Path, default=None,
                         help="trusted issuer profile JSON (default: certificates/issuer.json in the course)")
     parser.add_argument("--revocations", type=Path, default=None,
-                        help="revocation list JSON (default: certificates/revocations.json in the course)")
+                        help="the instructor's revocation record JSON (default: certificates/revocations.json "
+                             "in the course)")
+    parser.add_argument("--status-list", type=Path, default=None, dest="status_list",
+                        help="the signed status list the credentials name, as a file (default: "
+                             "certificates/status-list.json for this course's own list; nothing is downloaded)")
     parser.set_defaults(run=run_verify)
 
     revoke_parser = subparsers.add_parser(
-        "revoke", help="withdraw a certificate (adds it to the revocation list)",
-        description="Add a certificate to certificates/revocations.json; `verify` then fails it.",
+        "revoke", help="withdraw a certificate (revocation record and the signed status list)",
+        description="Record a certificate in certificates/revocations.json and set its bit in the signed "
+                    "certificates/status-list.json (publish that file again); `verify` then fails it.",
     )
     revoke_parser.add_argument("target", help="verification code, credential id (urn:uuid:...) or .json file")
     revoke_parser.add_argument("--reason", required=True, help="why it is withdrawn (shown by verify)")
@@ -377,7 +514,8 @@ def run_verify(args) -> int:
         if path is None:
             failed += 1
             continue
-        outcome = verify_file(path, course_root=root, issuer_path=args.issuer, revocations_path=args.revocations)
+        outcome = verify_file(path, course_root=root, issuer_path=args.issuer, revocations_path=args.revocations,
+                              status_list_path=args.status_list)
         print(outcome.describe())
         failed += not outcome.ok
     return 1 if failed else 0
@@ -390,4 +528,7 @@ def run_revoke(args) -> int:
     record = revoke(root, args.target, args.reason)
     print(f"Revoked {record.get('code') or record['id']} ({record.get('name')}, {record.get('track')}): "
           f"{record['reason']}. `autograder verify` now fails it.")
+    if record.get("status_index") is not None:
+        print(f"Updated the signed list {course_list_file(root)}: publish it again at {record['status_list']} "
+              "so employers see the revocation.")
     return 0

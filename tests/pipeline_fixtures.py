@@ -21,7 +21,7 @@ HIDDEN_MARKER = "HIDDEN_SECRET_CHECK_4711"
 SOLUTION_MARKER = "SOLUTION_SECRET_0815"
 
 CURRICULUM = f"""
-course: {{id: tiny-course, title: Tiny course}}
+course: {{id: tiny-course, title: Tiny course, publish_url: "https://certificates.example.org/tiny-course/"}}
 tracks:
   - id: practitioner
     title: Practitioner

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import certify, keys
+from autograder import certify, keys, status_list
 from autograder.certify import certify_cohort
-from autograder.credentials import CONTEXTS, learner, profile_public_key, public_key_multibase
-from autograder.curriculum import load_curriculum
+from autograder.credentials import CONTEXTS, learner, profile_public_key, public_key_multibase, validate_ob_schema
+from autograder.curriculum import CurriculumError, load_curriculum
 from autograder.keys import IssuerKeyError, create_issuer_key, load_private_key
 from autograder.ledger import load_ledger
 from cohort_builder import cohort_copy, flag_for_review, set_result
@@ -125,8 +125,16 @@ def test_the_credential_is_an_open_badge_and_the_page_is_printable(course):
     assert [d["name"].split(":")[0] for d in achievement["resultDescription"]] == PRACTITIONER_LABS
     assert [r["value"] for r in credential["credentialSubject"]["result"]] == ["90"] * len(PRACTITIONER_LABS)
     assert learner(credential) == ("Ada Lovelace", "ada")
-    assert credential["proof"]["type"] == "DataIntegrityProof"
-    assert credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    [proof] = credential["proof"]  # a set of one proof: the form the OB 3.0 schema requires
+    assert proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-rdfc-2022"
+    assert validate_ob_schema(credential) == []
+    # Its revocation status: a position in the course's published list, as the ledger records it.
+    url = "https://certificates.example.org/ai-certification-labs/status-list.json"
+    assert credential["credentialStatus"] == {
+        "id": f"{url}#{entry['status_index']}", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+        "statusListIndex": str(entry["status_index"]), "statusListCredential": url}
+    assert (course / "certificates" / "status-list.json").is_file()
+    assert f"publish it at {url}" in result.summary()
     page = (course / entry["page"]).read_text()
     for text in ("Ada Lovelace", "AI Practitioner", entry["code"], "@page", "01-data-matters"):
         assert text in page
@@ -134,7 +142,10 @@ def test_the_credential_is_an_open_badge_and_the_page_is_printable(course):
     from datetime import date
     issued = date.fromisoformat(day)
     assert f"{issued.day} {issued:%B %Y}" in page
-    assert "http://" not in page and "https://" not in page
+    # It loads nothing from the network; its only addresses are the course's published files.
+    assert "src=\"http" not in page and "<link" not in page
+    assert all(address.startswith(load_curriculum(course).publish_url)
+               for address in re.findall(r"https?://[^\s\"'<>]+", page))
 
 
 def test_certifying_twice_issues_nothing_new(course):
@@ -202,3 +213,35 @@ def test_the_commands_are_wired_into_the_autograder_cli(course, capsys):
     assert main(["--course", str(course), "report"]) == 0
     printed = capsys.readouterr().out
     assert "valid until" in printed and "revoked on" in printed and "cohort.html" in printed
+
+
+def test_without_a_publish_url_nothing_is_issued_and_the_message_says_what_to_set(course):
+    curriculum_file = course / "curriculum.yml"
+    text = curriculum_file.read_text(encoding="utf-8")
+    line = "  publish_url: https://certificates.example.org/ai-certification-labs/\n"
+    assert line in text
+    curriculum_file.write_text(text.replace(line, ""), encoding="utf-8")
+    with pytest.raises(CurriculumError, match=r"has no course.publish_url.*Add the address where you publish the "
+                                              r"certificates/ folder under `course:`"):
+        certify_cohort(course)
+    assert not (course / "certificates").exists() and not (course / "keys").exists()
+
+
+def test_each_credential_gets_its_own_status_list_position_and_a_reissue_a_new_one(course, monkeypatch):
+    # A random source that repeats every draw once: a position already given must be drawn again.
+    draws = iter(n for n in range(1000, 2000) for _ in (0, 1))
+    monkeypatch.setattr(status_list.secrets, "randbelow", lambda limit: next(draws))
+    first = certify_cohort(course)
+    indexes = [e["status_index"] for e in first.issued]
+    assert len(set(indexes)) == len(indexes) > 2
+    for entry in first.issued:
+        status = json.loads((course / entry["file"]).read_text())["credentialStatus"]
+        assert status["statusListIndex"] == str(entry["status_index"])
+    listed = (course / "certificates" / "status-list.json").read_bytes()
+    set_result(course, "ada", "01-data-matters", 0.95)
+    again = certify_cohort(course)
+    (new,) = again.issued
+    old = next(e for e in load_ledger(course) if e["id"] == new["replaces"])
+    assert new["status_index"] not in indexes and old["status_index"] in indexes
+    assert again.status_list_written == ""  # nothing was revoked: the published list stays as it was
+    assert (course / "certificates" / "status-list.json").read_bytes() == listed

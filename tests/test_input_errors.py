@@ -47,7 +47,7 @@ def _subject_list(credential):
 
 
 def _proof_value_number(credential):
-    credential["proof"]["proofValue"] = 12345
+    credential["proof"][0]["proofValue"] = 12345
 
 
 def _identifier_text(credential):

@@ -91,11 +91,13 @@ def test_a_valid_credential_verifies(issued, capsys):
     assert outcome.ok, outcome.reasons
     assert (outcome.name, outcome.learner_id, outcome.track, outcome.code) == (
         "Ada Lovelace", "ada", "AI Practitioner", ada["code"])
+    assert outcome.status_checked  # its credentialStatus was looked up in the course's signed list
     args = argparse.Namespace(course=root, files=[root / ada["file"]], code=[ada["code"]], issuer=None,
-                              revocations=None)
+                              revocations=None, status_list=None)
     assert verify.run_verify(args) == 0
     printed = capsys.readouterr().out
     assert printed.count("VALID    ") == 2 and "Ada Lovelace" in printed
+    assert printed.count("not revoked (status list checked)") == 2
 
 
 def _tamper_name(credential):
@@ -133,7 +135,9 @@ def test_a_tampered_credential_fails_and_says_what_changed(issued, tmp_path, tam
     assert message.startswith("signature check failed: the signature does not match its content")
     assert reason in message
     # Without the course's ledger (a third party), the reason is still clear, just less specific.
-    third_party = verify_credential(credential, issuer=json.loads((root / "certificates/issuer.json").read_text()))
+    published_list = verify.status_list_loader(list_file=root / "certificates/status-list.json")
+    third_party = verify_credential(credential, issuer=json.loads((root / "certificates/issuer.json").read_text()),
+                                    status_lists=published_list)
     assert third_party.reasons == ["signature check failed: the signature does not match its content: it was "
                                    "changed after signing, or signed with another key"]
 
@@ -169,7 +173,9 @@ def test_an_expired_credential_fails(tmp_path_factory):
     outcome = verify_file(path, course_root=root, now=issued_at + timedelta(days=366))
     assert outcome.reasons == ["expired: it was valid until 2026-01-01T00:00:00Z (checked at 2026-01-02T00:00:00Z)"]
     not_yet = verify_file(path, course_root=root, now=issued_at - timedelta(days=1))
-    assert not_yet.reasons == ["not valid yet: valid from 2025-01-01T00:00:00Z"]
+    # The status list was written at the same moment, so it is not valid yet either (fail closed).
+    assert not_yet.reasons[0] == "not valid yet: valid from 2025-01-01T00:00:00Z"
+    assert "it is not valid yet (valid from 2025-01-01T00:00:00Z)" in not_yet.reasons[1]
     assert "valid until 1 January 2026" in (root / entry["page"]).read_text()
 
 
@@ -183,8 +189,10 @@ def test_a_revoked_credential_fails(tmp_path_factory, capsys):
     assert "Revoked" in capsys.readouterr().out
     outcome = verify_file(path, course_root=root)
     (reason,) = outcome.reasons
-    assert reason.startswith("revoked on ") and reason.endswith("by the issuer: grades were entered in error")
-    args = argparse.Namespace(course=root, files=[path], code=[], issuer=None, revocations=None)
+    url = "https://certificates.example.org/ai-certification-labs/status-list.json"
+    assert reason.startswith(f"revoked by the issuer (status list {url}, index {entry['status_index']}): "
+                             "grades were entered in error (revoked on ")
+    args = argparse.Namespace(course=root, files=[path], code=[], issuer=None, revocations=None, status_list=None)
     assert verify.run_verify(args) == 1
     assert "INVALID" in capsys.readouterr().out
     # Revoking again changes nothing; an unknown code is a clear error.
