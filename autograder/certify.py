@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from autograder.cohort_data import Cohort, load_cohort
+from autograder.results import Cohort, load_cohort
 from autograder.credentials import (
     build_credential, canonical_json, format_datetime, learner, percent, sign, utc_now, verification_code,
 )

@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 
-from autograder.cohort_table import NOT_SUBMITTED, read_cohort
 from autograder.curriculum import Curriculum, load_curriculum
+from autograder.results import NOT_SUBMITTED, load_cohort
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
@@ -142,31 +142,31 @@ def write_feedback(curriculum: Curriculum, learner_ids: list[str] | None = None,
                    lab_ids: list[str] | None = None) -> list[Path]:
     """One page per graded (or failed) submission: feedback/<learner>/<lab>/<notebook>.html."""
     root = Path(curriculum.root)
-    learners, labs, cells = read_cohort(curriculum)
+    cohort = load_cohort(curriculum)
     written = []
-    for lab in labs:
+    for lab in cohort.released:
         if lab_ids and lab.id not in lab_ids:
             continue
-        for learner in learners:
+        for learner in cohort.learners:
             if learner_ids and learner.id not in learner_ids:
                 continue
-            cell = cells[(learner.id, lab.id)]
-            if cell.status == NOT_SUBMITTED:
+            result = cohort.result(learner.id, lab.id)
+            if result.status == NOT_SUBMITTED:
                 continue
             autograded = root / "autograded" / learner.id / lab.id / lab.notebook
             notes = []
-            if cell.late:
-                notes.append(f"Submitted late ({cell.outcome.seconds_late / 3600:.1f} h after the due date).")
-            if cell.needs_review:
-                notes.append(f"Your submission needs a review by your instructor ({cell.status}): {cell.reason}")
-            if cell.manual_pending:
+            if result.late:
+                notes.append(f"Submitted late ({result.seconds_late / 3600:.1f} h after the due date).")
+            if result.needs_review:
+                notes.append(f"Your submission needs a review by your instructor ({result.status}): {result.reason}")
+            if result.manual_pending:
                 notes.append("Some answers are marked by your instructor; the score may still go up.")
             rows = check_rows(nbformat.read(autograded, as_version=4)) if autograded.exists() else []
             page = PAGE.format(
                 title=html.escape(f"{lab.title} - {learner.name or learner.id}"),
                 lab_title=html.escape(lab.title), learner=html.escape(learner.name or learner.id),
                 lab_id=html.escape(lab.id),
-                score="&ndash;" if cell.score is None else f"{cell.score:g}", max_score=f"{cell.max_score:g}",
+                score="&ndash;" if result.score is None else f"{result.score:g}", max_score=f"{result.max_score:g}",
                 notes="".join(f'<p class="note">{html.escape(n)}</p>' for n in notes),
                 rows="\n".join(rows) or '<tr><td colspan="4">No checks could be run.</td></tr>',
             )

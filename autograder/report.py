@@ -23,12 +23,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from autograder.certify import shorten, decide, track_unavailable
-from autograder.cohort_data import SHARE_NOTE, Cohort, load_cohort
-from autograder.cohort_table import require_labs
 from autograder.credentials import percent
 from autograder.curriculum import load_curriculum
 from autograder.files import atomic_write_bytes
 from autograder.ledger import find_revocation, load_ledger, load_revocations
+from autograder.results import NOT_SUBMITTED, SHARE_NOTE, Cohort, load_cohort
 
 REPORT_DIR = "reports"
 REPORT_FILE = "cohort.html"
@@ -212,7 +211,7 @@ def build_sections(cohort: Cohort, ledger: list[dict], revocations: list[dict]) 
     for student in cohort.students["student"]:
         mine = work[work["student"] == student]
         overdue = mine[mine["overdue"]]["lab"].tolist()
-        pending = mine[~mine["submitted"] & ~mine["overdue"]]
+        pending = mine[(mine["status"] == NOT_SUBMITTED) & ~mine["overdue"]]
         late = [f"{r.lab} ({_hours(r.seconds_late) if r.seconds_late > 0 else 'flagged late by grading'})"
                 for r in mine[mine["submitted"] & mine["late"]].itertuples()]
         if overdue or late or len(pending):
@@ -281,8 +280,9 @@ def build_sections(cohort: Cohort, ledger: list[dict], revocations: list[dict]) 
         row = {"learner": html.escape(names.get(student, student))}
         for lab_id in graded_labs:
             r = cohort.lab_row(student, lab_id)
-            if r is None or not r["submitted"]:
+            if r is None or not r["submitted"]:  # under review: its grades never reached the gradebook
                 label = "missing" if r is not None and r["overdue"] else "not yet"
+                label = "under review" if r is not None and r["needs_review"] else label
                 row[_short(lab_id)] = f'<span class="cell missing">{label}</span>'
                 continue
             flags = "".join(flag for flag, on in (("L", r["late"]), ("R", r["needs_review"]),
@@ -411,8 +411,8 @@ def write_report(course_root: Path | str, output: Path | None = None, outcomes: 
     ``now`` (default: the current time) decides which missing work is past its due date.
     """
     curriculum = load_curriculum(course_root)
-    cohort = load_cohort(curriculum.root, outcomes=outcomes, now=now)
-    require_labs(curriculum, [row["lab"] for row in cohort.labs.to_dict("records") if row["in_gradebook"]])
+    cohort = load_cohort(curriculum, outcomes=outcomes, now=now)
+    cohort.require_released()
     page = render_report(cohort, load_ledger(curriculum.root), load_revocations(curriculum.root))
     path = Path(output) if output else curriculum.root / REPORT_DIR / REPORT_FILE
     atomic_write_bytes(path, page.encode("utf-8"))
