@@ -26,7 +26,8 @@ from pathlib import Path
 import nbformat
 
 from autograder.curriculum import Curriculum, Lab
-from autograder.samples import exercises, fill_answers, is_test_cell, lab_variants, solution_code
+from autograder.nbcells import is_test_cell
+from autograder.samples import exercises, fill_answers, lab_variants, solution_code
 from autograder.roster import Learner, squash
 
 DUE = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)

@@ -49,7 +49,7 @@ from traitlets.config import Config
 
 from autograder.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT
 from autograder import tamper
-from autograder.tamper import HIDDEN_BEGIN, HIDDEN_END
+from autograder.nbcells import HIDDEN_BEGIN, HIDDEN_END, hidden_test_delimiters
 from autograder.sandbox import KERNEL_RUNTIME_FOLDER, Limits, Sandbox
 
 DEFAULT_CELL_TIMEOUT = 600        # seconds: a model-training cell may legitimately take minutes
@@ -256,25 +256,30 @@ class MarkHiddenTests(NbGraderPreprocessor):
     cuts; a learner cannot forge one they never see.
     """
 
+    def preprocess(self, nb, resources):
+        self.delimiters = hidden_test_delimiters(self.config)  # the course's, as nbgrader reads them
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
+        if cell.cell_type != "code" or self.delimiters[0] not in cell.source:
             return cell, resources
         begin, end = (f"aicl-{kind}-{secrets.token_hex(12)}" for kind in ("hidden", "visible"))
-        cell.source = announce_hidden_tests(cell.source, begin, end)
+        cell.source = announce_hidden_tests(cell.source, begin, end, self.delimiters)
         cell.metadata.setdefault("autograder", {})["hidden_markers"] = [begin, end]
         return cell, resources
 
 
-def announce_hidden_tests(source: str, begin: str, end: str | None = None) -> str:
+def announce_hidden_tests(source: str, begin: str, end: str | None = None,
+                          delimiters: tuple[str, str] = (HIDDEN_BEGIN, HIDDEN_END)) -> str:
     """A test cell's source that prints ``begin`` as its hidden tests start (and ``end`` as they
-    end), each print indented like the marker line it follows."""
+    end), each print indented like the ``delimiters`` line it follows."""
     lines = []
     for line in source.splitlines():
         lines.append(line)
         indent = line[: len(line) - len(line.lstrip())]
-        if HIDDEN_BEGIN in line:
+        if delimiters[0] in line:
             lines.append(f"{indent}print({begin!r}, flush=True)")
-        elif HIDDEN_END in line and end is not None:
+        elif delimiters[1] in line and end is not None:
             lines.append(f"{indent}print({end!r}, flush=True)")
     return "\n".join(lines)
 
