@@ -147,17 +147,29 @@ class RecordLatePenalty(AssignLatePenalties):
 
 
 class GradebookWriter:
-    """One open nbgrader gradebook session, used by the grading parent process only."""
+    """One open nbgrader gradebook session, used by the grading parent process only.
+
+    Use it as a context manager: the constructor only stores where the course is; entering reads
+    the course's configuration (unless given) and opens the gradebook, leaving closes it.
+    """
 
     def __init__(self, course_root: Path, config: Config | None = None):
-        self.config = config or load_nbgrader_config(course_root)
-        self.gradebook = open_gradebook(course_root, self.config)
+        self.course_root = Path(course_root)
+        self.config = config
+        self.gradebook: Gradebook | None = None
+
+    def open(self) -> GradebookWriter:
+        self.config = self.config or load_nbgrader_config(self.course_root)
+        self.gradebook = open_gradebook(self.course_root, self.config)
+        return self
 
     def close(self) -> None:
-        self.gradebook.close()
+        if self.gradebook is not None:
+            self.gradebook.close()
+            self.gradebook = None
 
     def __enter__(self):
-        return self
+        return self.open()
 
     def __exit__(self, *exc):
         self.close()

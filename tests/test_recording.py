@@ -111,3 +111,12 @@ def test_recording_matches_stock_nbgraders_steps_with_the_courses_late_plugin(tm
     assert expected["penalty"] == 2 and expected["score"] == 2  # 90 minutes: 2 points, at most the score
     assert recorded(ours) == expected
     assert summary == {"score": 2.0, "max_score": 10.0, "seconds_late": 5400.0, "manual_pending": True}
+
+
+def test_constructing_a_writer_opens_no_gradebook(tmp_path):
+    folder = tmp_path / "course"
+    folder.mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    writer = GradebookWriter(folder)  # nbgrader's Gradebook would create gradebook.db on opening
+    assert writer.gradebook is None and not (folder / "gradebook.db").exists()
+    writer.close()  # closing a writer never opened is harmless
