@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 import segno
 
-from autograder.cohort_data import Cohort, load_cohort
+from autograder.results import Cohort, load_cohort
 from autograder.credentials import (
     build_credential, canonical_json, format_datetime, learner, percent, sign, utc_now, validate_ob_schema,
     verification_code,

@@ -26,8 +26,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.curriculum import Curriculum, Lab
-from autograder.samples import exercises, fill_answers, is_test_cell, lab_variants, solution_code
-from autograder.roster import squash
+from autograder.nbcells import is_test_cell
+from autograder.samples import exercises, fill_answers, lab_variants, solution_code
+from autograder.roster import Learner, squash
 
 DUE = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)
 FIRST = ["Ada", "Grace", "Alan", "Katherine", "Edsger", "Barbara", "Donald", "Frances", "John", "Radia",
@@ -43,12 +44,11 @@ LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Dijkstra", "Liskov", "Knuth"
 TWISTS = ["late", "corrupt-json", "wrong-1", "missing", "partial", "deleted-test-cell", "blank", "wrong-2"]
 
 
-@dataclass
-class Learner:
-    id: str
-    name: str
-    email: str
-    canvas_user_id: int
+@dataclass(frozen=True)
+class SampleLearner(Learner):
+    """A roster learner with the Canvas user id that an LMS download names their files with."""
+
+    canvas_user_id: int = 0
 
     @property
     def canvas_login(self) -> str:
@@ -59,21 +59,21 @@ class Learner:
 
 @dataclass
 class Submission:
-    learner: Learner
+    learner: SampleLearner
     lab: Lab
     variant: str
     content: bytes
     submitted_at: datetime
 
 
-def make_learners(count: int) -> list[Learner]:
+def make_learners(count: int) -> list[SampleLearner]:
     learners = []
     for i in range(count):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
         if i >= len(FIRST):
             first = f"{first}{i // len(FIRST) + 1}"
         learner_id = squash(first[0] + last)[:12] + f"{i + 1:02d}"
-        learners.append(Learner(learner_id, f"{first} {last}", f"{learner_id}@example.org", 40_000 + i))
+        learners.append(SampleLearner(learner_id, f"{first} {last}", f"{learner_id}@example.org", 40_000 + i))
     return learners
 
 

@@ -49,7 +49,7 @@ from traitlets.config import Config
 
 from autograder.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT
 from autograder import tamper
-from autograder.tamper import HIDDEN_BEGIN, HIDDEN_END
+from autograder.nbcells import HIDDEN_BEGIN, HIDDEN_END, hidden_test_delimiters
 from autograder.sandbox import KERNEL_RUNTIME_FOLDER, Limits, Sandbox
 
 DEFAULT_CELL_TIMEOUT = 600        # seconds: a model-training cell may legitimately take minutes
@@ -256,25 +256,30 @@ class MarkHiddenTests(NbGraderPreprocessor):
     cuts; a learner cannot forge one they never see.
     """
 
+    def preprocess(self, nb, resources):
+        self.delimiters = hidden_test_delimiters(self.config)  # the course's, as nbgrader reads them
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
+        if cell.cell_type != "code" or self.delimiters[0] not in cell.source:
             return cell, resources
         begin, end = (f"aicl-{kind}-{secrets.token_hex(12)}" for kind in ("hidden", "visible"))
-        cell.source = announce_hidden_tests(cell.source, begin, end)
+        cell.source = announce_hidden_tests(cell.source, begin, end, self.delimiters)
         cell.metadata.setdefault("autograder", {})["hidden_markers"] = [begin, end]
         return cell, resources
 
 
-def announce_hidden_tests(source: str, begin: str, end: str | None = None) -> str:
+def announce_hidden_tests(source: str, begin: str, end: str | None = None,
+                          delimiters: tuple[str, str] = (HIDDEN_BEGIN, HIDDEN_END)) -> str:
     """A test cell's source that prints ``begin`` as its hidden tests start (and ``end`` as they
-    end), each print indented like the marker line it follows."""
+    end), each print indented like the ``delimiters`` line it follows."""
     lines = []
     for line in source.splitlines():
         lines.append(line)
         indent = line[: len(line) - len(line.lstrip())]
-        if HIDDEN_BEGIN in line:
+        if delimiters[0] in line:
             lines.append(f"{indent}print({begin!r}, flush=True)")
-        elif HIDDEN_END in line and end is not None:
+        elif delimiters[1] in line and end is not None:
             lines.append(f"{indent}print({end!r}, flush=True)")
     return "\n".join(lines)
 
@@ -456,115 +461,154 @@ def with_cell_timeout(config: Config, seconds: int) -> Config:
     return limited
 
 
-def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dict:
-    """Sanitize, execute and tidy one notebook; return its status, reason and executed notebook.
-
-    Never raises for anything a learner's file or code can cause: that becomes a status.
-    """
-    started = time.monotonic()
+def read_submission(task: Task) -> tuple[nbformat.NotebookNode | None, str]:
+    """The submitted notebook, or why it cannot be graded (refused or unreadable: CORRUPT)."""
     path = Path(task.submitted_dir) / f"{task.notebook}.ipynb"
-    result = {"student": task.student, "lab": task.lab, "notebook": task.notebook,
-              "status": GRADED, "reason": "", "executed": None, "execution_seconds": 0.0}
     try:
-        notebook = nbformat.reads(read_regular_file(path).decode("utf-8"), as_version=4)
+        return nbformat.reads(read_regular_file(path).decode("utf-8"), as_version=4), ""
     except NotARegularFile as error:
-        result.update(status=CORRUPT, reason=f"refused: {error}; submissions are read only as regular "
-                      "files, never through a link. Ask the learner to upload the notebook itself.")
-        return result
+        return None, (f"refused: {error}; submissions are read only as regular files, never through a link. "
+                      "Ask the learner to upload the notebook itself.")
     except Exception as error:  # noqa: BLE001 - any parse failure means the file is not a notebook
-        result.update(status=CORRUPT, reason=f"{path} is not a readable notebook ({type(error).__name__}: "
-                      f"{str(error).splitlines()[0][:120]}). Ask the learner to download it again from Jupyter and resubmit.")
-        return result
-    resources = {
-        "nbgrader": {"student": task.student, "assignment": task.lab, "notebook": task.notebook,
-                     "db_url": task.db_url},
-        "metadata": {"path": None},
-        "unique_key": task.notebook,
-    }
+        return None, (f"{path} is not a readable notebook ({type(error).__name__}: "
+                      f"{str(error).splitlines()[0][:120]}). Ask the learner to download it again from Jupyter "
+                      "and resubmit.")
+
+
+def sanitise(notebook, resources: dict, config: Config, task: Task) -> tuple[nbformat.NotebookNode, str]:
+    """nbgrader's sanitising steps (SANITIZERS), or why the graded cells cannot be read (CORRUPT)."""
     try:
         for preprocessor in SANITIZERS:
             notebook, resources = preprocessor(config=config)(notebook, resources)
     except Exception as error:  # noqa: BLE001
-        result.update(status=CORRUPT, reason=f"{path}: nbgrader could not read its graded cells "
-                      f"({type(error).__name__}: {str(error)[:200]}). The grading metadata was damaged; "
-                      "ask the learner to copy their answers into a fresh copy of the released lab.")
-        return result
+        return notebook, (f"{Path(task.submitted_dir) / task.notebook}.ipynb: nbgrader could not read its graded "
+                          f"cells ({type(error).__name__}: {str(error)[:200]}). The grading metadata was damaged; "
+                          "ask the learner to copy their answers into a fresh copy of the released lab.")
+    return notebook, ""
 
-    # Tamper detection (tamper.py): scan learner-written code, insert canaries and probes. The scan's
-    # findings stand even if the notebook then fails to run.
+
+def prepare_integrity_checks(notebook, resources: dict, config: Config, task: Task) -> nbformat.NotebookNode:
+    """Tamper detection (tamper.py): scan learner-written code, insert canaries and probes.
+
+    The scan's findings stand even if the notebook then fails to run; a failure to prepare the
+    checks is itself a finding, since a submission the checks could not prepare is never credited.
+    """
     resources["tamper_release_sources"] = tamper.release_code_sources(
         Path(task.release_dir) / f"{task.notebook}.ipynb")
     try:
         for preprocessor in tamper.BEFORE_EXECUTE:
             notebook, resources = preprocessor(config=config)(notebook, resources)
-    except Exception as error:  # noqa: BLE001 - never credit a submission the checks could not prepare
+    except Exception as error:  # noqa: BLE001
         resources.setdefault("tamper", {}).setdefault("reasons", []).append(
             f"the integrity checks could not be prepared ({type(error).__name__}: {str(error)[:200]})")
-    result["tamper"] = resources.get("tamper", {}).get("reasons", [])
+    return notebook
 
-    kernel_name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
-    manager = workdir = None
-    for preprocessor in (MarkHiddenTests,):
-        notebook, resources = preprocessor(config=config)(notebook, resources)
+
+class CellClock:
+    """Which cell runs now, and when the first one started (the executor's ``on_cell_start`` hook)."""
+
+    def __init__(self):
+        self.index: int | None = None
+        self.first_start: float | None = None
+
+    def __call__(self, cell, cell_index):
+        self.index = cell_index
+        if self.first_start is None:
+            self.first_start = time.monotonic()
+
+
+def dead_kernel_verdict(task: Task, cell: int | None, budget_ran_out: bool, manager) -> tuple[str, str]:
+    """The status and reason of a notebook whose kernel died while it ran."""
+    if budget_ran_out:
+        return TIMEOUT, (f"the notebook ran past its {task.notebook_budget} s budget (stopped in cell {cell}); "
+                         "grades left for review. Raise it with --notebook-budget if the lab needs longer.")
+    if getattr(manager, "limit_reason", None):
+        return FAILED, f"stopped in cell {cell}: the notebook {manager.limit_reason}; grades left for review."
+    return FAILED, (f"the kernel died in cell {cell} (a crash, os._exit, or running out of memory); "
+                    "grades left for review.")
+
+
+def limits_reached(notebook, executor: GradingExecute, task: Task) -> tuple[str | None, list[str]]:
+    """After a run: a TIMEOUT status if a cell ran past its limit, and notes on output that was cut."""
+    timed_out = [cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+                 for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+                 and any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs)]
+    reasons = [f"{', '.join(timed_out)} ran past the {task.cell_timeout} s per-cell timeout and scored 0 there, "
+               "and the cells after it were not run; raise it with --cell-timeout if the lab needs longer."
+               ] if timed_out else []
+    if executor.capped:
+        reasons.append(f"output cut in {len(executor.capped)} cell(s): more than {executor.max_output_bytes:,} "
+                       "characters")
+    return (TIMEOUT if timed_out else None), reasons
+
+
+def run_in_kernel(notebook, resources: dict, config: Config, task: Task, kernels: KernelPrestarter,
+                  started: float, result: dict) -> None:
+    """Run the notebook in a sandboxed kernel, tidy it and record the outcome in ``result``.
+
+    The notebook's budget counts from ``started`` (reading and the kernel's start included); the
+    kernel and its working copy are removed whatever happens.
+    """
     executor = GradingExecute(config=with_cell_timeout(config, task.cell_timeout))
-    current = {"index": None, "first_start": None}
-
-    def on_cell_start(cell, cell_index):
-        current["index"] = cell_index
-        if current["first_start"] is None:
-            current["first_start"] = time.monotonic()
-
-    executor.on_cell_start = on_cell_start
+    clock = executor.on_cell_start = CellClock()
+    manager = workdir = None
     try:
-        manager, workdir = kernels.take(kernel_name, fill_working_copy(task))
+        manager, workdir = kernels.take(notebook.metadata.get("kernelspec", {}).get("name", "python3"),
+                                        fill_working_copy(task))
         resources["metadata"]["path"] = str(workdir)
-        remaining = max(1.0, task.notebook_budget - (time.monotonic() - started))
-        with _Watchdog(manager, remaining) as watchdog:
+        with _Watchdog(manager, max(1.0, task.notebook_budget - (time.monotonic() - started))) as watchdog:
             try:
                 notebook, resources = executor.preprocess(notebook, resources, km=manager)
             except DeadKernelError:
-                cell = current["index"]
-                if watchdog.fired:
-                    result.update(status=TIMEOUT, reason=f"the notebook ran past its {task.notebook_budget} s "
-                                  f"budget (stopped in cell {cell}); grades left for review. Raise it with "
-                                  "--notebook-budget if the lab needs longer.")
-                elif getattr(manager, "limit_reason", None):
-                    result.update(status=FAILED, reason=f"stopped in cell {cell}: the notebook "
-                                  f"{manager.limit_reason}; grades left for review.")
-                else:
-                    result.update(status=FAILED, reason=f"the kernel died in cell {cell} (a crash, os._exit, "
-                                  "or running out of memory); grades left for review.")
-                return result
+                status, reason = dead_kernel_verdict(task, clock.index, watchdog.fired, manager)
+                result.update(status=status, reason=reason)
+                return
         for preprocessor in TIDIERS + tamper.AFTER_EXECUTE:
             notebook, resources = preprocessor(config=config)(notebook, resources)
-        timed_out = [
-            cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
-            for index, cell in enumerate(notebook.cells)
-            if cell.cell_type == "code"
-            and any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs)
-        ]
-        if timed_out:
-            result.update(status=TIMEOUT, reason=f"{', '.join(timed_out)} ran past the {task.cell_timeout} s "
-                          "per-cell timeout and scored 0 there, and the cells after it were not run; raise "
-                          "it with --cell-timeout if the lab needs longer.")
-        if executor.capped:
-            result["reason"] = (result["reason"] + "; " if result["reason"] else "") + (
-                f"output cut in {len(executor.capped)} cell(s): more than {executor.max_output_bytes:,} characters")
-        result["executed"] = nbformat.writes(notebook)
+        status, reasons = limits_reached(notebook, executor, task)
+        result.update(status=status or result["status"], reason="; ".join(reasons),
+                      executed=nbformat.writes(notebook))
     except Exception as error:  # noqa: BLE001 - a learner's notebook must never stop the batch
-        result.update(status=FAILED, reason=f"could not run the notebook: {type(error).__name__}: "
-                      f"{str(error)[:300]}")
+        result.update(status=FAILED, reason=f"could not run the notebook: {type(error).__name__}: {str(error)[:300]}")
     finally:
-        if executor.kc is not None:
-            try:
-                executor.kc.stop_channels()
-            except Exception:
-                pass
-        stop_kernel(manager)
-        if workdir is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-        if current["first_start"] is not None:
-            result["execution_seconds"] = time.monotonic() - current["first_start"]
+        _stop(executor, manager, workdir)
+        if clock.first_start is not None:
+            result["execution_seconds"] = time.monotonic() - clock.first_start
+
+
+def _stop(executor: GradingExecute, manager, workdir: Path | None) -> None:
+    if executor.kc is not None:
+        try:
+            executor.kc.stop_channels()
+        except Exception:  # noqa: BLE001 - the kernel is being stopped anyway
+            pass
+    stop_kernel(manager)
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dict:
+    """Grade one notebook: read, sanitise, prepare the integrity checks, execute, tidy.
+
+    Returns its status, reason, integrity findings and executed notebook. Never raises for
+    anything a learner's file or code can cause: that becomes a status.
+    """
+    started = time.monotonic()
+    result = {"student": task.student, "lab": task.lab, "notebook": task.notebook,
+              "status": GRADED, "reason": "", "executed": None, "execution_seconds": 0.0}
+    notebook, problem = read_submission(task)
+    if notebook is None:
+        return {**result, "status": CORRUPT, "reason": problem}
+    resources = {"nbgrader": {"student": task.student, "assignment": task.lab, "notebook": task.notebook,
+                              "db_url": task.db_url},
+                 "metadata": {"path": None}, "unique_key": task.notebook}
+    notebook, problem = sanitise(notebook, resources, config, task)
+    if problem:
+        return {**result, "status": CORRUPT, "reason": problem}
+    notebook = prepare_integrity_checks(notebook, resources, config, task)
+    result["tamper"] = resources.get("tamper", {}).get("reasons", [])
+    notebook, resources = MarkHiddenTests(config=config)(notebook, resources)
+    run_in_kernel(notebook, resources, config, task, kernels, started, result)
     return result
 
 

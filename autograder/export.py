@@ -20,9 +20,9 @@ import csv
 import io
 from pathlib import Path
 
-from autograder.cohort_table import NOT_SUBMITTED, read_cohort, require_labs
 from autograder.curriculum import Curriculum, load_curriculum
 from autograder.files import atomic_write_bytes
+from autograder.results import NOT_SUBMITTED, Cohort, LabResult, load_cohort
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GRADES_COLUMNS = ["learner_id", "name", "email", "lab", "score", "max_score", "percent", "status", "late",
@@ -41,17 +41,17 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def exported_score(cell) -> float | None:
+def exported_score(result: LabResult) -> float | None:
     """The score an export may show: none for a flagged submission, 0 for one never submitted."""
-    if cell.needs_review:
+    if result.needs_review:
         return None
-    return 0.0 if cell.status == NOT_SUBMITTED else cell.score
+    return 0.0 if result.status == NOT_SUBMITTED else result.score
 
 
-def exported_reason(cell) -> str:
-    if cell.needs_review:
-        return f"{WITHHELD}: {cell.reason}" if cell.reason else WITHHELD
-    return cell.reason
+def exported_reason(result: LabResult) -> str:
+    if result.needs_review:
+        return f"{WITHHELD}: {result.reason}" if result.reason else WITHHELD
+    return result.reason
 
 
 def _write_csv(path: Path, rows: list[list]) -> Path:
@@ -61,27 +61,26 @@ def _write_csv(path: Path, rows: list[list]) -> Path:
     return path
 
 
-def _cohort(curriculum: Curriculum):
-    learners, labs, cells = read_cohort(curriculum)
-    require_labs(curriculum, labs)
-    return learners, labs, cells
+def _cohort(curriculum: Curriculum) -> Cohort:
+    cohort = load_cohort(curriculum)
+    cohort.require_released()
+    return cohort
 
 
 def export_grades(curriculum: Curriculum, path: Path) -> Path:
-    learners, labs, cells = _cohort(curriculum)
+    cohort = _cohort(curriculum)
     rows = [GRADES_COLUMNS]
-    for learner in learners:
-        for lab in labs:
-            cell = cells[(learner.id, lab.id)]
-            score = exported_score(cell)
-            percent = "" if not cell.max_score or score is None else f"{100 * score / cell.max_score:.1f}"
-            outcome = cell.outcome
+    for learner in cohort.learners:
+        for lab in cohort.released:
+            result = cohort.result(learner.id, lab.id)
+            score = exported_score(result)
+            percent = "" if not result.max_score or score is None else f"{100 * score / result.max_score:.1f}"
             rows.append([
                 safe_text(learner.id), safe_text(learner.name), safe_text(learner.email), lab.id,
-                _number(score), _number(cell.max_score), percent, cell.status,
-                "yes" if cell.late else "no", _number(outcome.seconds_late if outcome else 0.0),
-                "yes" if cell.needs_review else "no", "yes" if cell.manual_pending else "no",
-                cell.timestamp.isoformat() if cell.timestamp else "", safe_text(exported_reason(cell)),
+                _number(score), _number(result.max_score), percent, result.status,
+                "yes" if result.late else "no", _number(result.seconds_late),
+                "yes" if result.needs_review else "no", "yes" if result.manual_pending else "no",
+                result.timestamp.isoformat() if result.timestamp else "", safe_text(exported_reason(result)),
             ])
     return _write_csv(path, rows)
 
@@ -92,22 +91,20 @@ def export_canvas(curriculum: Curriculum, path: Path, section: str = "") -> Path
     Learners are matched by SIS User ID (the roster id) and SIS Login ID (the email); the Canvas
     ``ID`` column is left empty since only Canvas knows it. The second row gives points possible.
     """
-    learners, labs, cells = _cohort(curriculum)
+    cohort = _cohort(curriculum)
+    labs = cohort.released
+    points = {row["lab"]: row["max_score"] for row in cohort.labs.to_dict("records")}
     rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] + [f"{lab.title} ({lab.id})" for lab in labs],
-            ["Points Possible", "", "", "", ""] + [_number(cells_max(cells, lab)) for lab in labs]]
-    for learner in learners:
+            ["Points Possible", "", "", "", ""] + [_number(points[lab.id]) for lab in labs]]
+    for learner in cohort.learners:
         row = [safe_text(learner.name or learner.id), "", safe_text(learner.id), safe_text(learner.email),
                safe_text(section)]
         for lab in labs:
-            cell = cells[(learner.id, lab.id)]
+            result = cohort.result(learner.id, lab.id)
             # Not submitted: empty, so Canvas keeps whatever it has (grades.csv says 0).
-            row.append("" if cell.status == NOT_SUBMITTED else _number(exported_score(cell)))
+            row.append("" if result.status == NOT_SUBMITTED else _number(exported_score(result)))
         rows.append(row)
     return _write_csv(path, rows)
-
-
-def cells_max(cells, lab) -> float:
-    return next((c.max_score for (s, l), c in cells.items() if l == lab.id), 0.0)
 
 
 def export(curriculum: Curriculum, folder: Path | None = None) -> dict[str, Path]:

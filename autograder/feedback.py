@@ -18,12 +18,13 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 
-from autograder.cohort_table import NOT_SUBMITTED, read_cohort
 from autograder.curriculum import Curriculum, load_curriculum
+from autograder.gradebook import load_nbgrader_config
+from autograder.nbcells import HIDDEN_BEGIN, HIDDEN_END, hidden_test_delimiters
+from autograder.results import NOT_SUBMITTED, load_cohort
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 MAX_TEXT = 2000
 
 PAGE = """<!doctype html>
@@ -47,13 +48,16 @@ pre {{ white-space: pre-wrap; background: #f6f6f6; padding: .4rem; margin: .2rem
 """
 
 
-def hidden_line_range(source: str) -> list[tuple[int, int]]:
-    """1-based line ranges of the cell that lie between hidden-test markers."""
+NBGRADER_DEFAULTS = (HIDDEN_BEGIN, HIDDEN_END)
+
+
+def hidden_line_range(source: str, delimiters: tuple[str, str] = NBGRADER_DEFAULTS) -> list[tuple[int, int]]:
+    """1-based line ranges of the cell that lie between hidden-test ``delimiters`` (nbgrader's, as configured)."""
     ranges, start = [], None
     for number, line in enumerate(source.splitlines(), start=1):
-        if HIDDEN_BEGIN in line:
+        if delimiters[0] in line:
             start = number
-        elif HIDDEN_END in line and start is not None:
+        elif delimiters[1] in line and start is not None:
             ranges.append((start, number))
             start = None
     if start is not None:
@@ -61,9 +65,9 @@ def hidden_line_range(source: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def failed_in_hidden(cell, error) -> bool:
+def failed_in_hidden(cell, error, delimiters: tuple[str, str] = NBGRADER_DEFAULTS) -> bool:
     """Whether the cell's error was raised by a line of its hidden tests (then its message is not shown)."""
-    ranges = hidden_line_range(cell.source)
+    ranges = hidden_line_range(cell.source, delimiters)
     if not ranges:
         return False
     text = ANSI.sub("", "\n".join(error.get("traceback", [])))
@@ -73,7 +77,7 @@ def failed_in_hidden(cell, error) -> bool:
     return True  # cannot tell where it failed: say nothing that might come from hidden code
 
 
-def visible_messages(cell) -> tuple[list[str], bool]:
+def visible_messages(cell, delimiters: tuple[str, str] = NBGRADER_DEFAULTS) -> tuple[list[str], bool]:
     """What the learner may see of a test cell's outputs, and whether a hidden check failed."""
     markers = cell.get("metadata", {}).get("autograder", {}).get("hidden_markers")
     if markers:
@@ -83,7 +87,7 @@ def visible_messages(cell) -> tuple[list[str], bool]:
         if output.output_type == "stream" and output.name == "stdout":
             messages.append(output.text[:MAX_TEXT])
         elif output.output_type == "error":
-            if failed_in_hidden(cell, output):
+            if failed_in_hidden(cell, output, delimiters):
                 hidden_failed = True
             else:
                 messages.append(f"{output.ename}: {ANSI.sub('', str(output.evalue))}"[:MAX_TEXT])
@@ -114,7 +118,7 @@ def _messages_around_hidden(cell, begin: str, end: str) -> tuple[list[str], bool
     return messages, hidden_failed
 
 
-def check_rows(notebook) -> list[str]:
+def check_rows(notebook, delimiters: tuple[str, str] = NBGRADER_DEFAULTS) -> list[str]:
     rows = []
     for cell in notebook.cells:
         if not utils.is_grade(cell):
@@ -125,7 +129,7 @@ def check_rows(notebook) -> list[str]:
             result, css, messages = "marked by your instructor", "pending", []
             hidden = False
         else:
-            messages, hidden = visible_messages(cell)
+            messages, hidden = visible_messages(cell, delimiters)
             passed = earned is not None and earned >= possible
             result, css = ("passed", "passed") if passed else ("failed", "failed")
             if hidden:
@@ -142,31 +146,32 @@ def write_feedback(curriculum: Curriculum, learner_ids: list[str] | None = None,
                    lab_ids: list[str] | None = None) -> list[Path]:
     """One page per graded (or failed) submission: feedback/<learner>/<lab>/<notebook>.html."""
     root = Path(curriculum.root)
-    learners, labs, cells = read_cohort(curriculum)
+    cohort = load_cohort(curriculum)
+    delimiters = hidden_test_delimiters(load_nbgrader_config(root))
     written = []
-    for lab in labs:
+    for lab in cohort.released:
         if lab_ids and lab.id not in lab_ids:
             continue
-        for learner in learners:
+        for learner in cohort.learners:
             if learner_ids and learner.id not in learner_ids:
                 continue
-            cell = cells[(learner.id, lab.id)]
-            if cell.status == NOT_SUBMITTED:
+            result = cohort.result(learner.id, lab.id)
+            if result.status == NOT_SUBMITTED:
                 continue
             autograded = root / "autograded" / learner.id / lab.id / lab.notebook
             notes = []
-            if cell.late:
-                notes.append(f"Submitted late ({cell.outcome.seconds_late / 3600:.1f} h after the due date).")
-            if cell.needs_review:
-                notes.append(f"Your submission needs a review by your instructor ({cell.status}): {cell.reason}")
-            if cell.manual_pending:
+            if result.late:
+                notes.append(f"Submitted late ({result.seconds_late / 3600:.1f} h after the due date).")
+            if result.needs_review:
+                notes.append(f"Your submission needs a review by your instructor ({result.status}): {result.reason}")
+            if result.manual_pending:
                 notes.append("Some answers are marked by your instructor; the score may still go up.")
-            rows = check_rows(nbformat.read(autograded, as_version=4)) if autograded.exists() else []
+            rows = check_rows(nbformat.read(autograded, as_version=4), delimiters) if autograded.exists() else []
             page = PAGE.format(
                 title=html.escape(f"{lab.title} - {learner.name or learner.id}"),
                 lab_title=html.escape(lab.title), learner=html.escape(learner.name or learner.id),
                 lab_id=html.escape(lab.id),
-                score="&ndash;" if cell.score is None else f"{cell.score:g}", max_score=f"{cell.max_score:g}",
+                score="&ndash;" if result.score is None else f"{result.score:g}", max_score=f"{result.max_score:g}",
                 notes="".join(f'<p class="note">{html.escape(n)}</p>' for n in notes),
                 rows="\n".join(rows) or '<tr><td colspan="4">No checks could be run.</td></tr>',
             )

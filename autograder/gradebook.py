@@ -19,7 +19,7 @@ from nbgrader import utils
 from sqlalchemy import exc as sa_exc
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.plugins import LateSubmissionPlugin
+from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -82,19 +82,94 @@ def snapshot_gradebook(course_root: Path, destination: Path) -> str:
     return f"sqlite:///{Path(destination).resolve()}"
 
 
+class _FlushOnCommit:
+    """The writer's session as lent to nbgrader's preprocessors: their ``commit`` only flushes.
+
+    ``SaveAutoGrades`` and ``AssignLatePenalties`` commit after every cell; here a submission's
+    grades land in one transaction (see the module docstring). Expiring after the flush keeps what
+    a commit gives them: computed columns such as a notebook's score are read afresh.
+    """
+
+    def __init__(self, session):
+        self._session = session
+
+    def commit(self) -> None:
+        self._session.flush()
+        self._session.expire_all()
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+class _LentGradebook:
+    """An open ``Gradebook`` whose session defers commits (:class:`_FlushOnCommit`)."""
+
+    def __init__(self, gradebook: Gradebook):
+        self._gradebook = gradebook
+        self.db = _FlushOnCommit(gradebook.db)
+
+    def __getattr__(self, name):
+        return getattr(self._gradebook, name)
+
+
+def _ids(resources) -> tuple[str, str, str]:
+    meta = resources["nbgrader"]
+    return meta["notebook"], meta["assignment"], meta["student"]
+
+
+class RecordAutoGrades(SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades`` (its ``_add_score`` and ``_add_comment``, cell by cell), on the
+    writer's open gradebook (``resources["gradebook"]``) instead of a connection of its own."""
+
+    def preprocess(self, nb, resources):
+        self.notebook_id, self.assignment_id, self.student_id = _ids(resources)
+        self.gradebook = resources["gradebook"]
+        return super(SaveAutoGrades, self).preprocess(nb, resources)  # the cells, without SaveAutoGrades' connection
+
+
+class RecordLatePenalty(AssignLatePenalties):
+    """nbgrader's ``AssignLatePenalties`` on the writer's open gradebook: its configured
+    ``plugin_class`` decides the penalty and its ``_check_late_penalty`` bounds it, as in stock nbgrader."""
+
+    def preprocess(self, nb, resources):
+        notebook_id, assignment_id, student_id = _ids(resources)
+        gradebook = resources["gradebook"]
+        self.init_plugin()
+        submission = gradebook.find_submission(assignment_id, student_id)
+        notebook = gradebook.find_submission_notebook(notebook_id, assignment_id, student_id)
+        notebook.late_submission_penalty = None
+        if submission.total_seconds_late > 0:
+            penalty = self.plugin_inst.late_submission_penalty(student_id, notebook.score,
+                                                               submission.total_seconds_late)
+            if penalty is not None:
+                notebook.late_submission_penalty = self._check_late_penalty(notebook, penalty)
+        return nb, resources
+
+
 class GradebookWriter:
-    """One open nbgrader gradebook session, used by the grading parent process only."""
+    """One open nbgrader gradebook session, used by the grading parent process only.
+
+    Use it as a context manager: the constructor only stores where the course is; entering reads
+    the course's configuration (unless given) and opens the gradebook, leaving closes it.
+    """
 
     def __init__(self, course_root: Path, config: Config | None = None):
-        self.config = config or load_nbgrader_config(course_root)
-        self.gradebook = open_gradebook(course_root, self.config)
-        self.late_plugin = LateSubmissionPlugin(config=self.config)
+        self.course_root = Path(course_root)
+        self.config = config
+        self.gradebook: Gradebook | None = None
+
+    def open(self) -> GradebookWriter:
+        self.config = self.config or load_nbgrader_config(self.course_root)
+        self.gradebook = open_gradebook(self.course_root, self.config)
+        return self
 
     def close(self) -> None:
-        self.gradebook.close()
+        if self.gradebook is not None:
+            self.gradebook.close()
+            self.gradebook = None
 
     def __enter__(self):
-        return self
+        return self.open()
 
     def __exit__(self, *exc):
         self.close()
@@ -137,71 +212,50 @@ class GradebookWriter:
         graded_notebooks: dict,
         missing_notebooks: list[str] = (),
     ) -> dict:
-        """Write one submission's automatic grades in one transaction, the way nbgrader does.
+        """Write one submission's automatic grades in one transaction, through nbgrader's own steps.
 
         ``graded_notebooks`` maps a notebook name to its executed notebook (``None`` when it could
-        not be run: its grades stay unset and need a person, as with stock nbgrader). The steps
-        mirror ``Autograde.init_assignment`` (create the submission, zero missing notebooks),
-        ``SaveAutoGrades`` (``determine_grade`` per grade cell, "No response." comments) and
-        ``AssignLatePenalties``, with a single commit at the end instead of one per cell.
+        not be run: its grades stay unset and need a person, as with stock nbgrader). As
+        ``nbgrader autograde`` does: the submission is created or updated with its timestamp
+        (``Autograde.init_assignment``), missing notebooks score 0, then each notebook goes through
+        ``SaveAutoGrades`` and ``AssignLatePenalties`` (:class:`RecordAutoGrades`,
+        :class:`RecordLatePenalty`), with a single commit at the end instead of one per cell.
         Returns the submission's score, max score, lateness and whether manual grading is pending.
         """
-        gb = self.gradebook
-        db = gb.db
         with warnings.catch_warnings():
             # nbgrader's own add_submission trips SQLAlchemy's autoflush warnings; they are harmless.
             warnings.simplefilter("ignore", category=sa_exc.SAWarning)
-            return self._record_submission(gb, db, lab_id, student_id, timestamp, graded_notebooks,
-                                           missing_notebooks)
-
-    def _record_submission(self, gb, db, lab_id, student_id, timestamp, graded_notebooks, missing_notebooks):
-        try:
-            try:
-                submission = gb.find_submission(lab_id, student_id)
-                if timestamp:
-                    submission.timestamp = utils.parse_utc(timestamp)
-            except MissingEntry:
-                submission = gb.add_submission(
-                    lab_id, student_id, **({"timestamp": timestamp} if timestamp else {})
-                )
-            for name in missing_notebooks:
-                for grade in gb.find_submission_notebook(name, lab_id, student_id).grades:
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-            for name, notebook in graded_notebooks.items():
-                if notebook is None:
-                    continue
-                for cell in notebook.cells:
-                    if utils.is_grade(cell):
-                        grade = gb.find_grade(cell.metadata.nbgrader["grade_id"], name, lab_id, student_id)
-                        grade.auto_score, _ = utils.determine_grade(cell)
-                        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-                    if utils.is_solution(cell) or utils.is_task(cell):
-                        comment = gb.find_comment(cell.metadata.nbgrader["grade_id"], name, lab_id, student_id)
-                        unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
-                        comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
-                db.flush()
-                submitted_nb = gb.find_submission_notebook(name, lab_id, student_id)
-                submitted_nb.late_submission_penalty = None
-                seconds_late = submission.total_seconds_late
-                if seconds_late > 0:
-                    penalty = self.late_plugin.late_submission_penalty(
-                        student_id, submitted_nb.score, seconds_late
-                    )
-                    if penalty is not None:
-                        submitted_nb.late_submission_penalty = min(max(penalty, 0), submitted_nb.score)
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-        db.expire_all()
-        submission = gb.find_submission(lab_id, student_id)
+            when = {"timestamp": timestamp} if timestamp else {}
+            self.gradebook.update_or_create_submission(lab_id, student_id, **when)
+            self._record_grades(lab_id, student_id, graded_notebooks, missing_notebooks)
+        submission = self.gradebook.find_submission(lab_id, student_id)
         return {
             "score": float(submission.score or 0),
             "max_score": float(submission.max_score or 0),
             "seconds_late": float(submission.total_seconds_late or 0),
             "manual_pending": bool(submission.needs_manual_grade),
         }
+
+    def _record_grades(self, lab_id: str, student_id: str, graded_notebooks: dict, missing_notebooks) -> None:
+        db, lent = self.gradebook.db, _LentGradebook(self.gradebook)
+        steps = (RecordAutoGrades(config=self.config), RecordLatePenalty(config=self.config))
+        try:
+            for name in missing_notebooks:  # Autograde.init_assignment: a notebook not handed in scores 0
+                for grade in self.gradebook.find_submission_notebook(name, lab_id, student_id).grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            for name, notebook in graded_notebooks.items():
+                if notebook is None:
+                    continue
+                resources = {"nbgrader": {"notebook": name, "assignment": lab_id, "student": student_id},
+                             "gradebook": lent}
+                for step in steps:
+                    notebook, resources = step.preprocess(notebook, resources)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        db.expire_all()
 
     def checks(self, lab_id: str, student_id: str) -> list[dict]:
         """Each graded cell's id, score and max score for one submission, in notebook order."""

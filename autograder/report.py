@@ -22,13 +22,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from autograder.certify import shorten, decide, track_unavailable
-from autograder.cohort_data import SHARE_NOTE, Cohort, load_cohort
-from autograder.cohort_table import require_labs
+from autograder.certify import Decision, decide, shorten, track_unavailable
 from autograder.credentials import percent
 from autograder.curriculum import load_curriculum
 from autograder.files import atomic_write_bytes
 from autograder.ledger import find_revocation, load_ledger, load_revocations
+from autograder.results import NOT_SUBMITTED, SHARE_NOTE, Cohort, load_cohort
 
 REPORT_DIR = "reports"
 REPORT_FILE = "cohort.html"
@@ -129,94 +128,93 @@ def _hours(seconds: float) -> str:
     return f"{hours:.0f} h late" if hours < 48 else f"{hours / 24:.1f} days late"
 
 
-def build_sections(cohort: Cohort, ledger: list[dict], revocations: list[dict]) -> dict[str, str]:
-    curriculum = cohort.curriculum
-    work = cohort.work
-    graded_labs = [lab.id for lab in curriculum.ready_labs if lab.id in set(work["lab"])]
-    names = dict(zip(cohort.students["student"], cohort.students["name"]))
-    sections: dict[str, str] = {}
+def _rule(track) -> str:
+    return f"≥ {percent(track.min_share_per_lab)} % on every lab"
 
-    # Tracks: who meets each rule.
-    decisions, track_rows, rate_rows = {}, [], []
+
+def track_decisions(cohort: Cohort) -> dict[tuple[str, str], Decision]:
+    """Each learner's decision on each track that can be earned now, keyed by (student, track id)."""
+    return {(student, track.id): decide(cohort, track, student)
+            for track in cohort.curriculum.tracks if not track_unavailable(cohort.curriculum, track)
+            for student in cohort.students["student"]}
+
+
+def tracks_section(cohort: Cohort, decisions: dict, graded_labs: list[str]) -> str:
+    """Who meets each track's rule, and the pass rate per track and per lab."""
+    curriculum, total = cohort.curriculum, len(cohort.students)
+    track_rows, rate_rows = [], []
     for track in curriculum.tracks:
-        unavailable = track_unavailable(curriculum, track)
-        if unavailable:
+        if track_unavailable(curriculum, track):
             planned = [lab for lab in track.labs if not curriculum.lab(lab).ready]
-            track_rows.append({"track": track.title, "required labs": ", ".join(track.labs),
-                               "rule": f"≥ {percent(track.min_share_per_lab)} % on every lab",
+            track_rows.append({"track": track.title, "required labs": ", ".join(track.labs), "rule": _rule(track),
                                "learners meeting it": "—",
                                "status": f"cannot be earned yet: {len(planned)} planned lab(s) ({', '.join(planned)})"})
             continue
-        met = 0
-        for student in cohort.students["student"]:
-            decision = decide(cohort, track, student)
-            decisions[(student, track.id)] = decision
-            met += decision.met
-        total = len(cohort.students)
+        met = sum(decisions[(student, track.id)].met for student in cohort.students["student"])
         track_rows.append({"track": track.title, "required labs": ", ".join(track.labs),
-                           "rule": f"≥ {percent(track.min_share_per_lab)} % on every lab"
-                                   + ("" if track.allow_under_review else ", none under review"),
+                           "rule": _rule(track) + ("" if track.allow_under_review else ", none under review"),
                            "learners meeting it": f"{met} of {total}", "status": "open"})
         rate_rows.append({"label": f"Track: {track.title}", "rate": met / total if total else 0,
                           "text": f"{met}/{total}", "kind": "track"})
     for lab_id in graded_labs:
-        rows = work[work["lab"] == lab_id]
-        passed, total = int(rows["passed"].sum()), len(rows)
-        rate_rows.append({"label": _short(lab_id), "rate": passed / total if total else 0,
-                          "text": f"{passed}/{total}", "kind": "lab"})
+        rows = cohort.work[cohort.work["lab"] == lab_id]
+        passed, count = int(rows["passed"].sum()), len(rows)
+        rate_rows.append({"label": _short(lab_id), "rate": passed / count if count else 0,
+                          "text": f"{passed}/{count}", "kind": "lab"})
     rates = pd.DataFrame(rate_rows)
-    sections["tracks"] = (_table(pd.DataFrame(track_rows), "No tracks in curriculum.yml.")
-                          + (figure_pass_rates(rates) if not rates.empty else ""))
+    return (_table(pd.DataFrame(track_rows), "No tracks in curriculum.yml.")
+            + (figure_pass_rates(rates) if not rates.empty else ""))
 
-    # Score distributions.
-    sections["distributions"] = figure_distributions(cohort, graded_labs) if graded_labs else \
-        '<p class="empty">No lab has been graded yet.</p>'
 
-    # Hardest graded cells: autograded test cells, then written answers, among cells that have a grade.
-    cells = cohort.cells[~cohort.cells["needs_manual_grade"]].copy()
-    if not cells.empty:
-        cells["lost"] = cells["score"] < cells["max_score"] - 1e-9
-        cells["blank"] = (cells["cell_type"] == "markdown") & cells["auto"] & (cells["score"] <= 0)
-        hardest = (cells.groupby(["lab", "cell", "cell_type"], as_index=False)
-                   .agg(lost_rate=("lost", "mean"), mean_share=("share", "mean"), graded=("lost", "size"),
-                        blank=("blank", "sum"), max_score=("max_score", "first"))
-                   .sort_values(["mean_share", "lost_rate"], ascending=[True, False]))
-        code = hardest[(hardest["cell_type"] == "code") & (hardest["lost_rate"] > 0)].head(10)
-        written = hardest[(hardest["cell_type"] != "code") & (hardest["lost_rate"] > 0)].head(10)
-        code_table = pd.DataFrame({
-            "test cell": code["cell"], "lab": code["lab"],
-            "points": code["max_score"].map(lambda v: f"{round(v, 2):g}"),
-            "learners losing points": [f"{round(r * n)} of {n}" for r, n in zip(code["lost_rate"], code["graded"])],
-            "mean score": code["mean_share"].map(lambda v: f"{v * 100:.0f} %"),
-        })
-        written_table = pd.DataFrame({
-            "written answer": written["cell"], "lab": written["lab"],
-            "points": written["max_score"].map(lambda v: f"{round(v, 2):g}"),
-            "learners losing points": [f"{round(r * n)} of {n}" for r, n in zip(written["lost_rate"], written["graded"])],
-            "left blank": [f"{int(b)} of {n}" for b, n in zip(written["blank"], written["graded"])],
-            "mean score": written["mean_share"].map(lambda v: f"{v * 100:.0f} %"),
-        })
-        sections["hardest"] = (
-            (figure_hardest(code) if not code.empty else "")
+def _hardest_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per graded cell (among cells that have a grade): how many lost points, the mean share, blanks."""
+    cells = cells[~cells["needs_manual_grade"]].copy()
+    cells["lost"] = cells["score"] < cells["max_score"] - 1e-9
+    cells["blank"] = (cells["cell_type"] == "markdown") & cells["auto"] & (cells["score"] <= 0)
+    return (cells.groupby(["lab", "cell", "cell_type"], as_index=False)
+            .agg(lost_rate=("lost", "mean"), mean_share=("share", "mean"), graded=("lost", "size"),
+                 blank=("blank", "sum"), max_score=("max_score", "first"))
+            .sort_values(["mean_share", "lost_rate"], ascending=[True, False]))
+
+
+def _losing(frame: pd.DataFrame) -> dict[str, list]:
+    return {"points": frame["max_score"].map(lambda v: f"{round(v, 2):g}"),
+            "learners losing points": [f"{round(r * n)} of {n}" for r, n in zip(frame["lost_rate"], frame["graded"])]}
+
+
+def hardest_section(cohort: Cohort) -> str:
+    """The autograded test cells, then the written answers, that the cohort loses most points on."""
+    if cohort.cells[~cohort.cells["needs_manual_grade"]].empty:
+        return '<p class="empty">No graded cells yet.</p>'
+    hardest = _hardest_cells(cohort.cells)
+    code = hardest[(hardest["cell_type"] == "code") & (hardest["lost_rate"] > 0)].head(10)
+    written = hardest[(hardest["cell_type"] != "code") & (hardest["lost_rate"] > 0)].head(10)
+    code_table = pd.DataFrame({"test cell": code["cell"], "lab": code["lab"], **_losing(code),
+                               "mean score": code["mean_share"].map(lambda v: f"{v * 100:.0f} %")})
+    written_table = pd.DataFrame({
+        "written answer": written["cell"], "lab": written["lab"], **_losing(written),
+        "left blank": [f"{int(b)} of {n}" for b, n in zip(written["blank"], written["graded"])],
+        "mean score": written["mean_share"].map(lambda v: f"{v * 100:.0f} %"),
+    })
+    return ((figure_hardest(code) if not code.empty else "")
             + _table(code_table, "Every autograded test earned full points from every learner.")
             + "<h3>Written answers (manually graded)</h3>"
             + '<p class="note">nbgrader scores a written answer left unchanged from the release 0 without '
               "waiting for an instructor; those count as left blank.</p>"
-            + _table(written_table, "No written answer lost points.")
-        )
-    else:
-        sections["hardest"] = '<p class="empty">No graded cells yet.</p>'
+            + _table(written_table, "No written answer lost points."))
 
-    # Late and missing work: one row per learner.
-    late_rows = []
+
+def late_section(cohort: Cohort) -> str:
+    """Late and missing work: one row per learner with any."""
+    names, work, rows = dict(zip(cohort.students["student"], cohort.students["name"])), cohort.work, []
     for student in cohort.students["student"]:
         mine = work[work["student"] == student]
         overdue = mine[mine["overdue"]]["lab"].tolist()
-        pending = mine[~mine["submitted"] & ~mine["overdue"]]
+        pending = mine[(mine["status"] == NOT_SUBMITTED) & ~mine["overdue"]]
         late = [f"{r.lab} ({_hours(r.seconds_late) if r.seconds_late > 0 else 'flagged late by grading'})"
                 for r in mine[mine["submitted"] & mine["late"]].itertuples()]
         if overdue or late or len(pending):
-            late_rows.append({
+            rows.append({
                 "learner": names.get(student, student),
                 "missing (past the due date)": ", ".join(overdue) or "—",
                 "late": ", ".join(late) or "—",
@@ -224,19 +222,27 @@ def build_sections(cohort: Cohort, ledger: list[dict], revocations: list[dict]) 
                     f"{r.lab}" + (f" (due {r.duedate:%d %b})" if pd.notna(r.duedate) else "") for r in pending.itertuples()
                 ) or "—",
             })
-    sections["late"] = _table(pd.DataFrame(late_rows), "No late or missing work.")
+    return _table(pd.DataFrame(rows), "No late or missing work.")
 
-    # Under review: outcomes that need an instructor, and manual grading still to do.
-    review_rows = [{"learner": names.get(r.student, r.student), "lab": r.lab,
-                    "why": shorten(r.review_reason or "needs review", 220)}
-                   for r in work[work["needs_review"]].itertuples()]
-    manual_rows = [{"learner": names.get(r.student, r.student), "lab": r.lab,
-                    "why": f"{r.awaiting_manual} written answer(s) awaiting manual grading (count 0 until graded)"}
-                   for r in work[(work["awaiting_manual"] > 0) & ~work["needs_review"]].itertuples()]
-    sections["review"] = _table(pd.DataFrame(review_rows + manual_rows), "Nothing under review.")
 
-    # At risk.
-    risk_rows = []
+def review_rows(cohort: Cohort) -> list[dict]:
+    """Outcomes that need an instructor (the manual grading still to do is :func:`manual_rows`)."""
+    names, work = dict(zip(cohort.students["student"], cohort.students["name"])), cohort.work
+    return [{"learner": names.get(r.student, r.student), "lab": r.lab,
+             "why": shorten(r.review_reason or "needs review", 220)}
+            for r in work[work["needs_review"]].itertuples()]
+
+
+def manual_rows(cohort: Cohort) -> list[dict]:
+    names, work = dict(zip(cohort.students["student"], cohort.students["name"])), cohort.work
+    return [{"learner": names.get(r.student, r.student), "lab": r.lab,
+             "why": f"{r.awaiting_manual} written answer(s) awaiting manual grading (count 0 until graded)"}
+            for r in work[(work["awaiting_manual"] > 0) & ~work["needs_review"]].itertuples()]
+
+
+def risk_rows(cohort: Cohort) -> list[dict]:
+    """Learners with a lab missing past its due date, a lab below its pass mark, or two late labs."""
+    curriculum, work, rows = cohort.curriculum, cohort.work, []
     for student in cohort.students["student"]:
         mine = work[work["student"] == student]
         reasons = []
@@ -250,11 +256,13 @@ def build_sections(cohort: Cohort, ledger: list[dict], revocations: list[dict]) 
         if late >= 2:
             reasons.append(f"{late} late submissions")
         if reasons:
-            risk_rows.append({"learner": names.get(student, student), "id": student, "why": "; ".join(reasons)})
-    sections["risk"] = _table(pd.DataFrame(risk_rows), "No learner is at risk.")
+            rows.append({"learner": cohort.name(student), "id": student, "why": "; ".join(reasons)})
+    return rows
 
-    # Certificates: current ones, and holders who no longer meet the rule.
-    cert_rows = []
+
+def certificates_section(ledger: list[dict], revocations: list[dict], decisions: dict) -> str:
+    """Current certificates, and holders who no longer meet the rule."""
+    rows = []
     for entry in ledger:
         if entry.get("status") != "current":
             continue
@@ -268,56 +276,74 @@ def build_sections(cohort: Cohort, ledger: list[dict], revocations: list[dict]) 
             state = "valid; still meets the rule"
         else:
             state = "ATTENTION: no longer meets the rule (" + "; ".join(decision.reasons) + ")"
-        cert_rows.append({"learner": entry["name"], "track": entry["track_title"], "code": entry["code"],
-                          "issued": entry["valid_from"][:10], "state": state})
-    sections["certificates"] = _table(pd.DataFrame(cert_rows),
-                                      "No certificates issued yet (run `autograder certify`).")
+        rows.append({"learner": entry["name"], "track": entry["track_title"], "code": entry["code"],
+                     "issued": entry["valid_from"][:10], "state": state})
+    return _table(pd.DataFrame(rows), "No certificates issued yet (run `autograder certify`).")
 
-    # Per-learner progress.
+
+def certified_codes(ledger: list[dict], revocations: list[dict]) -> dict[tuple[str, str], str]:
+    """The code of each current, unrevoked certificate, by (student, track id)."""
+    return {(e["student"], e["track"]): e["code"] for e in ledger
+            if e.get("status") == "current" and not find_revocation(revocations, e["id"])}
+
+
+def _progress_cell(row) -> str:
+    """One learner's lab in the progress table: the share, coloured by pass, with its flags."""
+    if row is None or not row["submitted"]:  # under review: its grades never reached the gradebook
+        label = "missing" if row is not None and row["overdue"] else "not yet"
+        label = "under review" if row is not None and row["needs_review"] else label
+        return f'<span class="cell missing">{label}</span>'
+    flags = "".join(flag for flag, on in (("L", row["late"]), ("R", row["needs_review"]),
+                                          ("M", row["awaiting_manual"] > 0 and not row["needs_review"])) if on)
+    kind = "pass" if row["passed"] else "fail"
+    return f'<span class="cell {kind}">{percent(row["share"])} %{" <sup>" + flags + "</sup>" if flags else ""}</span>'
+
+
+def _track_status(decision: Decision | None, code: str | None) -> str:
+    if decision is None:
+        return "not available yet"
+    if code:
+        return f"certified ({code})" if decision.met else f"certified ({code}), no longer meets rule"
+    return "meets rule" if decision.met else "not yet"
+
+
+def progress_section(cohort: Cohort, graded_labs: list[str], decisions: dict, certified: dict) -> str:
+    """One row per learner: each graded lab's share and flags, then each track's state."""
     progress = []
-    certified = {(e["student"], e["track"]): e["code"] for e in ledger
-                 if e.get("status") == "current" and not find_revocation(revocations, e["id"])}
     for student in cohort.students["student"]:
-        row = {"learner": html.escape(names.get(student, student))}
+        row = {"learner": html.escape(cohort.name(student))}
         for lab_id in graded_labs:
-            r = cohort.lab_row(student, lab_id)
-            if r is None or not r["submitted"]:
-                label = "missing" if r is not None and r["overdue"] else "not yet"
-                row[_short(lab_id)] = f'<span class="cell missing">{label}</span>'
-                continue
-            flags = "".join(flag for flag, on in (("L", r["late"]), ("R", r["needs_review"]),
-                                                  ("M", r["awaiting_manual"] > 0 and not r["needs_review"])) if on)
-            kind = "pass" if r["passed"] else "fail"
-            row[_short(lab_id)] = (f'<span class="cell {kind}">{percent(r["share"])} %'
-                                   f'{" <sup>" + flags + "</sup>" if flags else ""}</span>')
-        for track in curriculum.tracks:
-            decision = decisions.get((student, track.id))
-            code = certified.get((student, track.id))
-            if decision is None:
-                status = "not available yet"
-            elif code:
-                status = f"certified ({code})" if decision.met else f"certified ({code}), no longer meets rule"
-            else:
-                status = "meets rule" if decision.met else "not yet"
-            row[track.title] = html.escape(status)
+            row[_short(lab_id)] = _progress_cell(cohort.lab_row(student, lab_id))
+        for track in cohort.curriculum.tracks:
+            row[track.title] = html.escape(_track_status(decisions.get((student, track.id)),
+                                                         certified.get((student, track.id))))
         progress.append(row)
-    sections["progress"] = _table(pd.DataFrame(progress), "No learners in the gradebook.",
-                                  raw_columns=tuple(progress[0].keys()) if progress else ())
+    return _table(pd.DataFrame(progress), "No learners in the gradebook.",
+                  raw_columns=tuple(progress[0].keys()) if progress else ())
 
-    # Headline numbers.
-    submissions = int(work["submitted"].sum())
-    sections["headline"] = "".join(
-        f'<div class="card"><div class="big">{value}</div><div>{html.escape(label)}</div></div>'
-        for value, label in (
-            (len(cohort.students), "learners"),
-            (len(graded_labs), "labs in the gradebook"),
-            (submissions, "submissions"),
-            (len(risk_rows), "learners at risk"),
-            (len(review_rows), "submissions under review"),
-            (len(certified), "valid certificates"),
-        )
-    )
-    return sections
+
+def build_sections(cohort: Cohort, ledger: list[dict], revocations: list[dict]) -> dict[str, str]:
+    """Every section of the page, by its anchor; the PAGE template puts them in reading order."""
+    graded_labs = [lab.id for lab in cohort.released if (cohort.work["lab"] == lab.id).any()]
+    decisions = track_decisions(cohort)
+    certified = certified_codes(ledger, revocations)
+    at_risk, under_review = risk_rows(cohort), review_rows(cohort)
+    headline = ((len(cohort.students), "learners"), (len(graded_labs), "labs in the gradebook"),
+                (int(cohort.work["submitted"].sum()), "submissions"), (len(at_risk), "learners at risk"),
+                (len(under_review), "submissions under review"), (len(certified), "valid certificates"))
+    return {
+        "tracks": tracks_section(cohort, decisions, graded_labs),
+        "distributions": figure_distributions(cohort, graded_labs) if graded_labs else
+        '<p class="empty">No lab has been graded yet.</p>',
+        "hardest": hardest_section(cohort),
+        "late": late_section(cohort),
+        "review": _table(pd.DataFrame(under_review + manual_rows(cohort)), "Nothing under review."),
+        "risk": _table(pd.DataFrame(at_risk), "No learner is at risk."),
+        "certificates": certificates_section(ledger, revocations, decisions),
+        "progress": progress_section(cohort, graded_labs, decisions, certified),
+        "headline": "".join(f'<div class="card"><div class="big">{value}</div><div>{html.escape(label)}</div></div>'
+                            for value, label in headline),
+    }
 
 
 PAGE = """<!DOCTYPE html>
@@ -411,8 +437,8 @@ def write_report(course_root: Path | str, output: Path | None = None, outcomes: 
     ``now`` (default: the current time) decides which missing work is past its due date.
     """
     curriculum = load_curriculum(course_root)
-    cohort = load_cohort(curriculum.root, outcomes=outcomes, now=now)
-    require_labs(curriculum, [row["lab"] for row in cohort.labs.to_dict("records") if row["in_gradebook"]])
+    cohort = load_cohort(curriculum, outcomes=outcomes, now=now)
+    cohort.require_released()
     page = render_report(cohort, load_ledger(curriculum.root), load_revocations(curriculum.root))
     path = Path(output) if output else curriculum.root / REPORT_DIR / REPORT_FILE
     atomic_write_bytes(path, page.encode("utf-8"))

@@ -16,23 +16,9 @@ import nbformat
 import yaml
 
 from autograder.curriculum import Curriculum, Lab
+from autograder.nbcells import SOLUTION_BEGIN, SOLUTION_END, is_autograded_answer, is_test_cell, nbgrader_meta
 
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def is_autograded_answer(cell) -> bool:
-    """An answer cell that tests grade: nbgrader's solution cell that is not itself graded."""
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and meta.get("solution", False) and not meta.get("grade", False)
-
-
-def is_test_cell(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return meta.get("grade", False) and not meta.get("solution", False)
+SOLUTION_MARKERS = (f"### {SOLUTION_BEGIN}", f"### {SOLUTION_END}")  # how this course's sources write them
 
 
 def exercises(notebook) -> dict[str, list[str]]:
@@ -53,7 +39,8 @@ def solution_code(source_notebook) -> dict[str, str]:
     answers = {}
     for cell in source_notebook.cells:
         if is_autograded_answer(cell):
-            lines = [line for line in cell.source.splitlines() if line.strip() not in SOLUTION_MARKERS]
+            lines = [line for line in cell.source.splitlines()
+                     if SOLUTION_BEGIN not in line and SOLUTION_END not in line]  # nbgrader's test, as ClearSolutions
             answers[nbgrader_meta(cell)["grade_id"]] = "\n".join(lines)
     return answers
 

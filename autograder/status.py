@@ -10,41 +10,42 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autograder.cohort_table import NOT_SUBMITTED, read_cohort, require_labs
 from autograder.curriculum import Curriculum, load_curriculum
 from autograder.outcomes import GRADED, MISSING
+from autograder.results import NOT_SUBMITTED, LabResult, load_cohort
 
 
-def cell_text(cell) -> str:
-    if cell.status == NOT_SUBMITTED:
+def cell_text(result: LabResult) -> str:
+    if result.status == NOT_SUBMITTED:
         return "[dim]-[/]"
-    score = "?" if cell.score is None else f"{cell.score:g}"
-    text = f"{score}/{cell.max_score:g}"
-    if cell.status not in (GRADED, MISSING):
-        text += f" [red]{escape(cell.status)}[/]"
-    if cell.late:
+    score = "?" if result.score is None else f"{result.score:g}"
+    text = f"{score}/{result.max_score:g}"
+    if result.status not in (GRADED, MISSING):
+        text += f" [red]{escape(result.status)}[/]"
+    if result.late:
         text += " [yellow]late[/]"
-    if cell.needs_review:
+    if result.needs_review:
         text += " [red]review[/]"
-    elif cell.manual_pending:
+    elif result.manual_pending:
         text += " [cyan]manual[/]"
     return text
 
 
 def status_table(curriculum: Curriculum) -> Table:
-    learners, labs, cells = read_cohort(curriculum)
-    require_labs(curriculum, labs)
+    cohort = load_cohort(curriculum)
+    cohort.require_released()
+    learners, labs, results = cohort.learners, cohort.released, list(cohort.results.values())
     table = Table(title=escape(f"{curriculum.title}: cohort status"))
     table.add_column("learner", no_wrap=True)  # an id is never folded: it is what an instructor searches for
     for lab in labs:  # headed by the lab's number ("06" for 06-poor-inputs): 16 labs must fit a wide terminal
         table.add_column(escape(lab.id.split("-", 1)[0]), overflow="fold")
     for learner in learners:
-        table.add_row(escape(learner.id), *[cell_text(cells[(learner.id, lab.id)]) for lab in labs])
+        table.add_row(escape(learner.id), *[cell_text(cohort.result(learner.id, lab.id)) for lab in labs])
     counts = {
-        "submitted": sum(c.status != NOT_SUBMITTED for c in cells.values()),
-        "late": sum(c.late for c in cells.values()),
-        "needs review": sum(c.needs_review for c in cells.values()),
-        "manual grading pending": sum(c.manual_pending for c in cells.values()),
+        "submitted": sum(r.status != NOT_SUBMITTED for r in results),
+        "late": sum(r.late for r in results),
+        "needs review": sum(r.needs_review for r in results),
+        "manual grading pending": sum(r.manual_pending for r in results),
     }
     table.caption = ", ".join(f"{n} {what}" for what, n in counts.items()) + \
         " | columns: the labs of curriculum.yml by number; late = after the due date; review = the grader " \

@@ -42,11 +42,9 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.samples import is_test_cell, nbgrader_meta
+from autograder.nbcells import HIDDEN_BEGIN, HIDDEN_END, hidden_test_delimiters, is_test_cell, nbgrader_meta
 
 RNG = secrets.SystemRandom()
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-HIDDEN_END = "### END HIDDEN TESTS"
 MARK = "autograder_integrity"          # metadata key of inserted cells (never sent to the kernel)
 
 
@@ -451,14 +449,19 @@ class ScanLearnerCode(NbGraderPreprocessor):
 
 # =========================================================================== 2. canaries and probes
 
-def _visible_part(source: str) -> tuple[list[str], list[str]]:
+def _first(lines: list[str], delimiter: str) -> int | None:
+    """The index of the first line holding ``delimiter`` (nbgrader's test: the delimiter is in the line)."""
+    return next((number for number, line in enumerate(lines) if delimiter in line), None)
+
+
+def _visible_part(source: str, delimiters: tuple[str, str] = (HIDDEN_BEGIN, HIDDEN_END)) -> tuple[list[str], list[str]]:
     """A test cell's lines before its hidden tests, and its closing ``passed(...)`` lines."""
     lines = source.splitlines()
-    if HIDDEN_BEGIN in (line.strip() for line in lines):
-        cut = [line.strip() for line in lines].index(HIDDEN_BEGIN)
+    cut = _first(lines, delimiters[0])
+    if cut is not None:
         head, tail = lines[:cut], lines[cut:]
-        after = [line.strip() for line in tail]
-        closing = tail[after.index(HIDDEN_END) + 1:] if HIDDEN_END in after else []
+        close = _first(tail, delimiters[1])
+        closing = tail[close + 1:] if close is not None else []
         closing = [line for line in closing if line.strip().startswith("passed(")]
     else:
         head = [line for line in lines if not line.strip().startswith("passed(")]
@@ -516,16 +519,19 @@ def _false_check(test_source: str, subject: str | None, kind: str | None = None)
     return f"assert round({a}, 3) == {b}, {message!r}"
 
 
-def canary_source(test_source: str, kind: str | None = None) -> str:
+def canary_source(test_source: str, kind: str | None = None,
+                  delimiters: tuple[str, str] = (HIDDEN_BEGIN, HIDDEN_END)) -> str:
     """A negative control shaped like ``test_source``: its visible checks, then a false hidden check.
 
     ``kind`` "subject" compares the learner's value with a random one (catches answers that equal
-    everything); None picks at random among the checking functions the real test uses.
+    everything); None picks at random among the checking functions the real test uses. The false
+    check sits between the course's hidden-test ``delimiters``, as a real test's hidden part does.
     """
-    head, closing = _visible_part(test_source)
+    head, closing = _visible_part(test_source, delimiters)
     subject = _subject(head)
     check = _false_check(test_source, subject, kind if subject else None)
-    return "\n".join(head + [HIDDEN_BEGIN, check, HIDDEN_END] + closing)
+    begin, end = delimiters
+    return "\n".join(head + [f"### {begin}", check, f"### {end}"] + closing)
 
 
 PROBE = r'''
@@ -666,10 +672,11 @@ class InsertCanaries(NbGraderPreprocessor):
                 plan.setdefault(position, []).append(cell)
 
         state["canaries"] = 0
+        delimiters = hidden_test_delimiters(self.config)
         for index in tests:
             real = nb.cells[index]
             for kind in ("subject", None):   # one on the learner's value, one with the test's own tools
-                canary = nbformat.v4.new_code_cell(canary_source(real.source, kind))
+                canary = nbformat.v4.new_code_cell(canary_source(real.source, kind, delimiters))
                 canary.metadata = copy.deepcopy(real.metadata)
                 canary.metadata["nbgrader"]["grade_id"] = f"{nbgrader_meta(real)['grade_id']}-{secrets.token_hex(4)}"
                 canary.metadata[MARK] = {"kind": "canary", "after": nbgrader_meta(real)["grade_id"]}

@@ -23,7 +23,8 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum
-from autograder.samples import Variant, exercises, is_autograded_answer, lab_variants
+from autograder.nbcells import is_autograded_answer
+from autograder.samples import Variant, exercises, lab_variants
 from visible_checks import mark_hidden_tests
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,14 +12,8 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from autograder.samples import (
-    SOLUTION_MARKERS,
-    exercises,
-    is_autograded_answer,
-    is_test_cell,
-    load_answer_bank,
-    nbgrader_meta,
-)
+from autograder.nbcells import is_autograded_answer, is_test_cell, nbgrader_meta
+from autograder.samples import SOLUTION_MARKERS, exercises, load_answer_bank
 from lab_harness import CURRICULUM, READY_LABS, ROOT
 
 MIN_AUTOGRADED_EXERCISES = 4

@@ -40,8 +40,9 @@ if str(ROOT) not in sys.path:  # run as a script: make `autograder` importable f
     sys.path.insert(0, str(ROOT))
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum  # noqa: E402
-from autograder.execute import HIDDEN_BEGIN, announce_hidden_tests  # noqa: E402
-from autograder.samples import Variant, exercises, lab_variants, nbgrader_meta  # noqa: E402
+from autograder.execute import announce_hidden_tests  # noqa: E402
+from autograder.nbcells import HIDDEN_BEGIN, nbgrader_meta  # noqa: E402
+from autograder.samples import Variant, exercises, lab_variants  # noqa: E402
 
 CURRICULUM: Curriculum = load_curriculum(ROOT)
 CELL_TIMEOUT = 300

@@ -31,7 +31,7 @@ from typing import Callable
 
 import nbformat
 
-from autograder.samples import nbgrader_meta
+from autograder.nbcells import nbgrader_meta
 
 LAB = "01-data-matters"
 NOTEBOOK = "data-matters.ipynb"
