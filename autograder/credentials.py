@@ -56,19 +56,9 @@ _ED25519_PRIV_CODEC = b"\x80\x26"  # multicodec varint for ed25519-priv (0x1300)
 
 # --- Encodings ---------------------------------------------------------------------------------
 
-def multibase_decode(text: str) -> bytes:
-    """The bytes of a multibase base58-btc value ('z...'); other encodings are refused."""
-    return data_integrity.multibase_b58_decode(text)
-
-
 def canonical_json(value) -> str:
     """JSON Canonicalization Scheme (RFC 8785), by the ``rfc8785`` package."""
     return rfc8785.dumps(value).decode("utf-8")
-
-
-def _hash_data(unsecured: dict, proof_options: dict) -> bytes:
-    """eddsa-jcs-2022 hash data; kept for the tests that reproduce the W3C JCS vector step by step."""
-    return data_integrity.hash_data(data_integrity.EddsaJcs2022(), unsecured, proof_options)
 
 
 # --- Keys and identifiers ----------------------------------------------------------------------
@@ -82,14 +72,14 @@ def public_key_multibase(key: Ed25519PublicKey) -> str:
 
 
 def public_key_from_multibase(text: str) -> Ed25519PublicKey:
-    raw = multibase_decode(text)
+    raw = data_integrity.multibase_b58_decode(text)
     if len(raw) != 34 or raw[:2] != _ED25519_PUB_CODEC:
         raise ValueError("not an Ed25519 public key (expected multicodec 0xed01 and 32 bytes)")
     return Ed25519PublicKey.from_public_bytes(raw[2:])
 
 
 def private_key_from_multibase(text: str) -> Ed25519PrivateKey:
-    raw = multibase_decode(text)
+    raw = data_integrity.multibase_b58_decode(text)
     if len(raw) != 34 or raw[:2] != _ED25519_PRIV_CODEC:
         raise ValueError("not an Ed25519 private key (expected multicodec 0x1300 and 32 bytes)")
     return Ed25519PrivateKey.from_private_bytes(raw[2:])

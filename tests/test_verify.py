@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from autograder import credentials, verify
+from autograder import credentials, data_integrity, verify
 from autograder.certify import certify_cohort
 from autograder.credentials import canonical_json, issuer_profile, private_key_from_multibase, sign
 from autograder.verify import revoke, verify_credential, verify_file
@@ -48,7 +48,7 @@ W3C_PROOF_VALUE = "z63t83Y53KfzJ5ZosfKTnqfMcKB2dmTrfjSaQjeNNjAD5srBowQfmWqeRb8rR
 def test_signatures_match_the_w3c_eddsa_jcs_2022_test_vector():
     key = private_key_from_multibase(W3C_PRIVATE_KEY)
     assert credentials.public_key_multibase(key.public_key()) == "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
-    signature = key.sign(credentials._hash_data(W3C_DOCUMENT, W3C_PROOF))
+    signature = key.sign(data_integrity.hash_data(data_integrity.EddsaJcs2022(), W3C_DOCUMENT, W3C_PROOF))
     assert credentials.multibase_b58(signature) == W3C_PROOF_VALUE
     signed = {**W3C_DOCUMENT, "proof": {**W3C_PROOF, "proofValue": W3C_PROOF_VALUE}}
     assert credentials.check_proof(signed, key.public_key()) is None
