@@ -246,6 +246,8 @@ def certify_cohort(
             ledger.append(entry)
             result.issued.append(entry)
     save_ledger(root, ledger)
+    for track_id in {entry["track"] for entry in result.issued}:  # once per folder, not per certificate
+        write_verify_page(certificate_dir(root) / track_id, issuer)  # for whoever is sent the folder
     return result
 
 
@@ -271,7 +273,6 @@ def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, 
     write_json(credential_path, signed)
     page = certificate_page(signed, code, curriculum, credential_path.name, track_id=track.id)
     atomic_write_bytes(page_path, page.encode("utf-8"))
-    write_verify_page(folder, issuer)  # next to the certificates, for whoever is sent the folder
     return {
         "id": signed["id"], "code": code, "student": decision.student, "name": decision.name,
         "track": track.id, "track_title": track.title,

@@ -134,6 +134,10 @@ def test_the_credential_is_an_open_badge_and_the_page_is_printable(course):
         "id": f"{url}#{entry['status_index']}", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
         "statusListIndex": str(entry["status_index"]), "statusListCredential": url}
     assert (course / "certificates" / "status-list.json").is_file()
+    # The offline verification page, published with issuer.json and beside the certificates, trusts this issuer.
+    issuer_id = credential["issuer"]["id"]
+    for folder in (course / "certificates", course / "certificates" / "practitioner"):
+        assert issuer_id in (folder / "verify.html").read_text(encoding="utf-8")
     assert f"publish it at {url}" in result.summary()
     page = (course / entry["page"]).read_text()
     for text in ("Ada Lovelace", "AI Practitioner", entry["code"], "@page", "01-data-matters"):
