@@ -1,6 +1,20 @@
 """The instructor's side of AI Certification Labs: release, import, grade, feedback, export, certify.
 
-Built on nbgrader's own converters and gradebook; the course is described once, in curriculum.yml.
+Built on nbgrader's own converters and gradebook; the course is described once, in curriculum.yml
+(``curriculum``). The modules follow a submission's journey:
+
+1. ``release``: each lab's student version, built from ``source/`` by nbgrader (``solutions`` publishes
+   the worked solutions after the due date);
+2. ``collect`` (``autograder collect``): an LMS download placed in ``submitted/``, matched to the class list
+   (``roster``);
+3. ``grading/``: every pending submission run in a sandboxed kernel, its grades recorded in nbgrader's
+   gradebook by one trusted writer;
+4. ``results/``: the one read model of the cohort, used by ``feedback``, ``export``, ``status`` and
+   ``report``;
+5. ``credentials/``: signed Open Badges certificates (``certify``), checked with ``verify``.
+
+``demo/`` is the README's sample cohort, not product code. ``nbcells`` (nbgrader's cell vocabulary)
+and ``files`` (atomic writes) are shared by all steps; ``cli`` wires the sub-commands together.
 """
 
 import os

@@ -16,8 +16,8 @@ from autograder import __version__
 from autograder.curriculum import CurriculumError
 
 # In the order a submission travels: release -> import -> grade -> feedback, export, report -> certify.
-STEPS: tuple[str, ...] = ("release", "collect", "grade", "feedback", "export", "status", "demo", "report", "solutions",
-                         "keys", "certify", "verify")
+STEPS: tuple[str, ...] = ("release", "collect", "grading.grade", "feedback", "export", "status", "demo.run", "report",
+                         "solutions", "credentials.keys", "credentials.certify", "credentials.verify")
 
 
 def build_parser() -> argparse.ArgumentParser:

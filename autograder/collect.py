@@ -50,7 +50,7 @@ from rich.table import Table
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum
 from autograder.files import atomic_write_bytes
-from autograder.gradebook import GradebookWriter
+from autograder.grading.gradebook import GradebookWriter
 from autograder.roster import RosterError, RosterIndex, read_roster
 
 MAX_TOTAL_BYTES = 2 * 1024**3      # a cohort's notebooks, expanded

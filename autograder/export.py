@@ -1,4 +1,4 @@
-"""Step 5, export: grades as a correctly quoted CSV, and in Canvas's gradebook import format.
+"""Step 4, export: grades as a correctly quoted CSV, and in Canvas's gradebook import format.
 
 nbgrader's ``CsvExportPlugin`` joins fields with commas and no quoting, so a name such as
 "Smith, Jane" shifts every column after it. Here Python's ``csv`` module quotes what needs quoting,

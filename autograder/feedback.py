@@ -19,7 +19,7 @@ import nbformat
 from nbgrader import utils
 
 from autograder.curriculum import Curriculum, load_curriculum
-from autograder.gradebook import load_nbgrader_config
+from autograder.course import load_nbgrader_config
 from autograder.nbcells import HIDDEN_BEGIN, HIDDEN_END, hidden_test_delimiters
 from autograder.results import NOT_SUBMITTED, load_cohort
 

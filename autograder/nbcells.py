@@ -1,7 +1,7 @@
 """nbgrader's cell vocabulary, taken from nbgrader itself: which cell is a test or an answer, and
 which lines open and close a test cell's hidden tests or an answer's solution.
 
-The grader (execute.py, tamper.py), the feedback page and the sample generator (samples.py) must
+The grader (grading/execute.py, grading/tamper.py), the feedback page and the sample generator (demo/samples.py) must
 all see a notebook the way nbgrader does, so nothing here re-implements it: the cell kinds are
 built on ``nbgrader.utils`` and the delimiters are ``ClearHiddenTests``'s and ``ClearSolutions``'s
 own settings (``begin_test_delimeter`` / ``end_test_delimeter``, nbgrader's spelling), which a

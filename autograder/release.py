@@ -18,7 +18,7 @@ from nbgrader import utils
 from nbgrader.apps import NbGraderAPI
 
 from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
-from autograder.gradebook import course_directory, load_nbgrader_config, open_gradebook
+from autograder.course import course_directory, load_nbgrader_config, open_gradebook
 
 
 class ReleaseError(RuntimeError):

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from autograder.certify import Decision, decide, shorten, track_unavailable
-from autograder.credentials import percent
+from autograder.credentials.certify import Decision, decide, shorten, track_unavailable
+from autograder.credentials.openbadge import percent
 from autograder.curriculum import load_curriculum
 from autograder.files import atomic_write_bytes
-from autograder.ledger import find_revocation, load_ledger, load_revocations
+from autograder.credentials.ledger import find_revocation, load_ledger, load_revocations
 from autograder.results import NOT_SUBMITTED, SHARE_NOTE, Cohort, load_cohort
 
 REPORT_DIR = "reports"

@@ -27,7 +27,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
 from autograder.files import atomic_write_bytes
-from autograder.gradebook import load_nbgrader_config, open_gradebook
+from autograder.course import load_nbgrader_config, open_gradebook
 
 SOLUTIONS_DIR = "solutions"
 CELL_TIMEOUT = 300

@@ -1,4 +1,4 @@
-"""Step 6, status: the cohort at a glance: who submitted what, scores, late, needs review.
+"""Step 4, status: the cohort at a glance: who submitted what, scores, late, needs review.
 
 Learner ids come from the gradebook and statuses from ``outcomes.json``: both are shown as text,
 never parsed as rich markup (an id such as ``x[/]`` would otherwise stop the command).
@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from autograder.curriculum import Curriculum, load_curriculum
-from autograder.outcomes import GRADED, MISSING
+from autograder.grading.outcomes import GRADED, MISSING
 from autograder.results import NOT_SUBMITTED, LabResult, load_cohort
 
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import attacks as corpus  # noqa: E402
 from autograder.curriculum import load_curriculum  # noqa: E402
-from autograder.outcomes import load_outcomes  # noqa: E402
+from autograder.grading.outcomes import load_outcomes  # noqa: E402
 
 CELL_TIMEOUT = 8
 NOTEBOOK_BUDGET = 60

@@ -32,11 +32,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import cohort  # noqa: E402
+from autograder.demo import cohort  # noqa: E402
 from autograder.curriculum import load_curriculum  # noqa: E402
-from autograder.demo import prepare_workspace  # noqa: E402
-from autograder.grade import default_workers  # noqa: E402
-from autograder.outcomes import load_outcomes  # noqa: E402
+from autograder.demo.run import prepare_workspace  # noqa: E402
+from autograder.grading.grade import default_workers  # noqa: E402
+from autograder.grading.outcomes import load_outcomes  # noqa: E402
 from autograder.release import release  # noqa: E402
 
 BENCH_VARIANTS = ["solution", "alternative-1", "wrong-1", "partial", "blank", "late", "deleted-test-cell", "wrong-2"]

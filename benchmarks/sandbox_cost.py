@@ -1,6 +1,6 @@
 """What the bubblewrap sandbox costs: kernel start, and grading time of the same cohort with and without it.
 
-1. Kernel start: starts N plain kernels and N sandboxed kernels (``autograder.sandbox``) one after
+1. Kernel start: starts N plain kernels and N sandboxed kernels (``autograder.grading.sandbox``) one after
    another and prints the median time until each answers ``kernel_info``.
 2. Grading: builds one cohort of honest lab-01 submissions (solution, alternatives, wrong, blank,
    repeated to --learners), copies it into two identical courses, and times `autograder grade`
@@ -34,7 +34,7 @@ def kernel_start_times(count: int) -> tuple[list[float], list[float]]:
     from jupyter_client import KernelManager
     from jupyter_core.utils import run_sync
 
-    from autograder.sandbox import Sandbox
+    from autograder.grading.sandbox import Sandbox
 
     plain, boxed = [], []
     sandbox = Sandbox()

@@ -139,6 +139,6 @@ def cohort_copy(tmp_path_factory, destination: Path) -> Path:
 
 def flag_for_review(folder: Path, student: str, lab_id: str, reason: str) -> None:
     """Record, through the grading outcomes module, that a person must look at this submission."""
-    from autograder.outcomes import NEEDS_REVIEW, Outcome, OutcomeStore
+    from autograder.grading.outcomes import NEEDS_REVIEW, Outcome, OutcomeStore
     OutcomeStore(folder).put(Outcome(student=student, lab=lab_id, status=NEEDS_REVIEW, reason=reason,
                                      needs_review=True))

@@ -24,7 +24,7 @@ from nbgrader.api import Gradebook
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum
 from autograder.nbcells import is_autograded_answer
-from autograder.samples import Variant, exercises, lab_variants
+from autograder.demo.samples import Variant, exercises, lab_variants
 from visible_checks import mark_hidden_tests
 
 ROOT = Path(__file__).resolve().parents[1]

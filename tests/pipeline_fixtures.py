@@ -220,7 +220,7 @@ def graded_course(tmp_path_factory) -> Path:
 
     from autograder.collect import import_submissions
     from autograder.curriculum import load_curriculum
-    from autograder.grade import grade_lab
+    from autograder.grading.grade import grade_lab
 
     root = released_course(tmp_path_factory, "graded")
     download = root.parent / "download"

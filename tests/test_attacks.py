@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 import attacks as corpus
-from autograder.outcomes import load_outcomes
+from autograder.grading.outcomes import load_outcomes
 
 # The duplicated-cells attack makes nbformat warn while it repairs the ids: expected, not noise.
 pytestmark = pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")

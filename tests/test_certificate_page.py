@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from autograder import credentials
-from autograder.certify import certificate_page, qr_svg
+from autograder.credentials import openbadge
+from autograder.credentials.certify import certificate_page, qr_svg
 from autograder.curriculum import load_curriculum
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,14 +28,14 @@ NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def signed() -> dict:
     key = Ed25519PrivateKey.generate()
-    issuer = credentials.issuer_profile(key.public_key(), name="AI Certification Labs")
-    credential = credentials.build_credential(
+    issuer = openbadge.issuer_profile(key.public_key(), name="AI Certification Labs")
+    credential = openbadge.build_credential(
         issuer=issuer, course_id="ai-certification-labs", track_id="practitioner",
         track_title='AI <Practitioner> & "friends"', track_description="d", criteria="c",
         labs=[{"id": "00", "title": "Jupyter <b>and</b> pandas", "share": 0.9, "required_share": 0.7}],
         learner_id="s001", learner_name="Ada <script>alert(1)</script> Lovelace", valid_from=NOW,
     )
-    return credentials.sign(credential, key, created=NOW)
+    return openbadge.sign(credential, key, created=NOW)
 
 
 def _curriculum(publish_url):

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import certify, keys, status_list
-from autograder.certify import certify_cohort
-from autograder.credentials import CONTEXTS, learner, profile_public_key, public_key_multibase, validate_ob_schema
+from autograder.credentials import certify, keys, status_list
+from autograder.credentials.certify import certify_cohort
+from autograder.credentials.openbadge import CONTEXTS, learner, profile_public_key, public_key_multibase, validate_ob_schema
 from autograder.curriculum import CurriculumError, load_curriculum
-from autograder.keys import IssuerKeyError, create_issuer_key, load_private_key
-from autograder.ledger import load_ledger
+from autograder.credentials.keys import IssuerKeyError, create_issuer_key, load_private_key
+from autograder.credentials.ledger import load_ledger
 from cohort_builder import cohort_copy, flag_for_review, set_result
 
 # The practitioner track's labs, as curriculum.yml lists them (the credential must cover exactly these).
@@ -194,7 +194,7 @@ def test_a_learner_who_drops_below_the_rule_is_reported_not_silently_kept(course
 
 
 def test_a_revoked_certificate_is_not_reissued(course):
-    from autograder.verify import revoke
+    from autograder.credentials.verify import revoke
     result = certify_cohort(course)
     ada = next(e for e in result.issued if e["student"] == "ada")
     revoke(course, ada["code"], "academic misconduct")

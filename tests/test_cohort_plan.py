@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from lab_harness import CURRICULUM, READY_LABS
 
-from autograder.cohort import TWISTS, plan_cohort
+from autograder.demo.cohort import TWISTS, plan_cohort
 
 CORRECT = {"solution", "alternative-1"}
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from autograder import credentials, data_integrity, jsonld
-from autograder.data_integrity import EddsaJcs2022, EddsaRdfc2022, hash_data
+from autograder.credentials import openbadge, data_integrity, jsonld
+from autograder.credentials.data_integrity import EddsaJcs2022, EddsaRdfc2022, hash_data
 
 W3C = Path(__file__).parent / "data" / "w3c"
 TEST_CONTEXTS = {
@@ -25,7 +25,7 @@ TEST_CONTEXTS = {
     "https://w3id.org/citizenship/v4rc1": W3C / "contexts" / "citizenship-v4rc1.json",
 }
 KEY_PAIR = json.loads((W3C / "keyPair.json").read_text())
-W3C_KEY = credentials.private_key_from_multibase(KEY_PAIR["privateKeyMultibase"])
+W3C_KEY = openbadge.private_key_from_multibase(KEY_PAIR["privateKeyMultibase"])
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_eddsa_rdfc_2022_reproduces_every_step_of_the_w3c_vector(name, vector_lo
     proof = data_integrity.create_proof(unsigned, W3C_KEY, verification_method=options["verificationMethod"],
                                         created=datetime(2023, 2, 24, 23, 36, 38, tzinfo=timezone.utc))
     assert {**unsigned, "proof": proof} == signed
-    assert credentials.check_proof(signed, W3C_KEY.public_key()) is None
+    assert openbadge.check_proof(signed, W3C_KEY.public_key()) is None
 
 
 @pytest.mark.parametrize("name", RDFC_SETS)
@@ -78,14 +78,14 @@ def test_a_changed_field_or_proof_option_fails_the_w3c_rdfc_vector(name, vector_
     signed = json.loads(_text(RDFC_SETS[name][0] / "signedDataInt.json"))
     changed = copy.deepcopy(signed)
     changed["name"] += "!"
-    assert credentials.check_proof(changed, W3C_KEY.public_key()) == data_integrity.MISMATCH
+    assert openbadge.check_proof(changed, W3C_KEY.public_key()) == data_integrity.MISMATCH
     changed = copy.deepcopy(signed)
     changed["proof"]["created"] = "2023-02-24T23:36:39Z"
-    assert credentials.check_proof(changed, W3C_KEY.public_key()) == data_integrity.MISMATCH
+    assert openbadge.check_proof(changed, W3C_KEY.public_key()) == data_integrity.MISMATCH
     changed = copy.deepcopy(signed)
     changed["proof"]["proofValue"] = changed["proof"]["proofValue"][:-2] + "11"
-    assert credentials.check_proof(changed, W3C_KEY.public_key()) == data_integrity.MISMATCH
-    assert credentials.check_proof(signed, Ed25519PrivateKey.generate().public_key()) == data_integrity.MISMATCH
+    assert openbadge.check_proof(changed, W3C_KEY.public_key()) == data_integrity.MISMATCH
+    assert openbadge.check_proof(signed, Ed25519PrivateKey.generate().public_key()) == data_integrity.MISMATCH
 
 
 def test_base58btc_keeps_leading_zero_bytes():
@@ -104,7 +104,7 @@ def test_a_signature_that_starts_with_a_zero_byte_signs_and_verifies(vector_load
                                         created=datetime(2023, 2, 24, 23, 36, 43, tzinfo=timezone.utc))
     assert proof["proofValue"].startswith("z1") and len(data_integrity.multibase_b58_decode(proof["proofValue"])) == 64
     assert data_integrity.multibase_b58_decode(proof["proofValue"])[0] == 0
-    assert credentials.check_proof({**unsigned, "proof": proof}, W3C_KEY.public_key()) is None
+    assert openbadge.check_proof({**unsigned, "proof": proof}, W3C_KEY.public_key()) is None
 
 
 # --- W3C eddsa-jcs-2022 (credentials issued before) --------------------------------------------
@@ -122,9 +122,9 @@ def test_eddsa_jcs_2022_still_reproduces_the_w3c_vector():
     assert W3C_KEY.sign(data).hex() == _text(folder / "sigHexJCS.txt").strip()
     signed = json.loads(_text(folder / "signedJCS.json"))
     assert signed["proof"]["proofValue"] == _text(folder / "sigBTC58JCS.txt").strip()
-    assert credentials.check_proof(signed, W3C_KEY.public_key()) is None
+    assert openbadge.check_proof(signed, W3C_KEY.public_key()) is None
     signed["credentialSubject"]["alumniOf"] = "Another School"
-    assert credentials.check_proof(signed, W3C_KEY.public_key()) == data_integrity.MISMATCH
+    assert openbadge.check_proof(signed, W3C_KEY.public_key()) == data_integrity.MISMATCH
 
 
 # --- 1EdTech's Open Badges 3.0 vector ----------------------------------------------------------
@@ -164,7 +164,7 @@ OB_PROOF = {
 
 def test_open_badges_linked_data_proof_vector_with_the_pinned_contexts_only():
     key = Ed25519PrivateKey.from_private_bytes(OB_SEED)
-    assert credentials.public_key_multibase(key.public_key()) == "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
+    assert openbadge.public_key_multibase(key.public_key()) == "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
     suite = EddsaRdfc2022()  # the package's own loader: VC v2 and OB 3.0.3, nothing else
     folder = W3C / "obv3p0"
     canonical_document = suite.transform(OB_CREDENTIAL)
@@ -180,7 +180,7 @@ def test_open_badges_linked_data_proof_vector_with_the_pinned_contexts_only():
     assert signature.hex() == ("f7a017acf7d27983267ec362657c0fb08e955549f49dac5bf36a03c4f2c3a4f1"
                                "e3738a6c5ecd7ffba7135cb9cd754e6196f4b73082ea8df8e703c8ecd4333503")
     assert data_integrity.multibase_b58(signature) == OB_PROOF["proofValue"]
-    assert credentials.check_proof({**OB_CREDENTIAL, "proof": OB_PROOF}, key.public_key()) is None
+    assert openbadge.check_proof({**OB_CREDENTIAL, "proof": OB_PROOF}, key.public_key()) is None
 
 
 # --- This course's credentials -----------------------------------------------------------------
@@ -191,8 +191,8 @@ def issuer_key():
 
 
 def _credential(issuer_key, labs: int = 14) -> dict:
-    issuer = credentials.issuer_profile(issuer_key.public_key(), name="AI Certification Labs")
-    return credentials.build_credential(
+    issuer = openbadge.issuer_profile(issuer_key.public_key(), name="AI Certification Labs")
+    return openbadge.build_credential(
         issuer=issuer, course_id="ai-certification-labs", track_id="practitioner", track_title="AI Practitioner",
         track_description="Builds, checks and deploys models.", criteria="At least 70 % on every lab.",
         labs=[{"id": f"{n:02d}-lab", "title": f"Lab {n}", "share": 0.9, "required_share": 0.7} for n in range(labs)],
@@ -203,73 +203,73 @@ def _credential(issuer_key, labs: int = 14) -> dict:
 
 def test_a_signed_course_credential_verifies_as_eddsa_rdfc_2022_in_either_proof_form(issuer_key):
     for proof_set in (False, True):
-        signed = credentials.sign(_credential(issuer_key), issuer_key, proof_set=proof_set)
-        assert credentials.proof_of(signed)["cryptosuite"] == "eddsa-rdfc-2022"
+        signed = openbadge.sign(_credential(issuer_key), issuer_key, proof_set=proof_set)
+        assert openbadge.proof_of(signed)["cryptosuite"] == "eddsa-rdfc-2022"
         assert isinstance(signed["proof"], list) is proof_set
-        assert credentials.check_proof(signed, issuer_key.public_key()) is None
+        assert openbadge.check_proof(signed, issuer_key.public_key()) is None
         _tamper = copy.deepcopy(signed)
         _tamper["credentialSubject"]["result"][3]["value"] = "100"
-        assert credentials.check_proof(_tamper, issuer_key.public_key()) == data_integrity.MISMATCH
+        assert openbadge.check_proof(_tamper, issuer_key.public_key()) == data_integrity.MISMATCH
 
 
 @pytest.mark.parametrize("where", ["top", "subject", "result", "proof"])
 def test_safe_mode_an_added_undefined_field_fails_and_is_named(issuer_key, where):
-    signed = credentials.sign(_credential(issuer_key), issuer_key)
+    signed = openbadge.sign(_credential(issuer_key), issuer_key)
     target = {"top": signed, "subject": signed["credentialSubject"],
               "result": signed["credentialSubject"]["result"][0], "proof": signed["proof"]}[where]
     target["bonusPoints"] = "all of them"
-    reason = credentials.check_proof(signed, issuer_key.public_key())
+    reason = openbadge.check_proof(signed, issuer_key.public_key())
     assert reason is not None and "the field 'bonusPoints' is not defined by its contexts" in reason
 
 
 def test_safe_mode_an_undefined_type_or_relative_id_fails_and_is_named(issuer_key):
-    signed = credentials.sign(_credential(issuer_key), issuer_key)
+    signed = openbadge.sign(_credential(issuer_key), issuer_key)
     signed["credentialSubject"]["type"].append("HonoursSubject")
-    assert "'HonoursSubject' is used as a type" in credentials.check_proof(signed, issuer_key.public_key())
-    signed = credentials.sign(_credential(issuer_key), issuer_key)
+    assert "'HonoursSubject' is used as a type" in openbadge.check_proof(signed, issuer_key.public_key())
+    signed = openbadge.sign(_credential(issuer_key), issuer_key)
     signed["credentialSubject"]["id"] = "ada"
-    assert "'ada' is used as an id" in credentials.check_proof(signed, issuer_key.public_key())
+    assert "'ada' is used as an id" in openbadge.check_proof(signed, issuer_key.public_key())
 
 
 def test_signing_refuses_a_field_the_signature_would_not_cover(issuer_key):
     credential = _credential(issuer_key)
     credential["credentialSubject"]["achievement"]["difficulty"] = "hard"
     with pytest.raises(data_integrity.ProofError, match="the field 'difficulty' is not defined"):
-        credentials.sign(credential, issuer_key)
+        openbadge.sign(credential, issuer_key)
 
 
 def test_any_vc_signs_with_the_shared_status_terms(issuer_key):
     """A Bitstring status list credential and a credentialStatus entry use only VC v2 terms: safe mode accepts them."""
     url = "https://certificates.example.org/ai-certification-labs/status-list.json"
     status_list = {
-        "@context": [credentials.VC_CONTEXT], "id": url,
+        "@context": [openbadge.VC_CONTEXT], "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": credentials.did_key(issuer_key.public_key()), "validFrom": "2026-11-01T00:00:00Z",
+        "issuer": openbadge.did_key(issuer_key.public_key()), "validFrom": "2026-11-01T00:00:00Z",
         "credentialSubject": {"id": url + "#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
                               "encodedList": "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"},
     }
-    signed = credentials.sign(status_list, issuer_key)
-    assert credentials.check_proof(signed, issuer_key.public_key()) is None
+    signed = openbadge.sign(status_list, issuer_key)
+    assert openbadge.check_proof(signed, issuer_key.public_key()) is None
     credential = _credential(issuer_key)
     credential["credentialStatus"] = {"id": url + "#7", "type": "BitstringStatusListEntry",
                                       "statusPurpose": "revocation", "statusListIndex": "7",
                                       "statusListCredential": url}
-    signed = credentials.sign(credential, issuer_key)
-    assert credentials.check_proof(signed, issuer_key.public_key()) is None
+    signed = openbadge.sign(credential, issuer_key)
+    assert openbadge.check_proof(signed, issuer_key.public_key()) is None
     signed["credentialStatus"]["statusListIndex"] = "8"
-    assert credentials.check_proof(signed, issuer_key.public_key()) == data_integrity.MISMATCH
+    assert openbadge.check_proof(signed, issuer_key.public_key()) == data_integrity.MISMATCH
 
 
 def test_rdfc_does_not_sign_the_order_of_json_arrays(issuer_key):
     """RDF has no array order outside @list: reordering ``tag`` or ``result`` keeps the proof valid, so
     no code may take meaning from a position (e.g. ``tag[0]`` as the track id)."""
-    signed = credentials.sign(_credential(issuer_key), issuer_key)
+    signed = openbadge.sign(_credential(issuer_key), issuer_key)
     reordered = copy.deepcopy(signed)
     reordered["credentialSubject"]["achievement"]["tag"].reverse()
     reordered["credentialSubject"]["result"].reverse()
     tags = signed["credentialSubject"]["achievement"]["tag"]
     assert reordered["credentialSubject"]["achievement"]["tag"][0] != tags[0]
-    assert credentials.check_proof(reordered, issuer_key.public_key()) is None
+    assert openbadge.check_proof(reordered, issuer_key.public_key()) is None
 
 
 # --- The loader --------------------------------------------------------------------------------
@@ -278,10 +278,10 @@ def test_an_unknown_context_is_refused_by_url_when_signing_and_verifying(issuer_
     credential = _credential(issuer_key)
     credential["@context"] = [*credential["@context"], "https://evil.example/context.json"]
     with pytest.raises(data_integrity.ProofError, match="https://evil.example/context.json"):
-        credentials.sign(credential, issuer_key)
-    signed = credentials.sign(_credential(issuer_key), issuer_key)
+        openbadge.sign(credential, issuer_key)
+    signed = openbadge.sign(_credential(issuer_key), issuer_key)
     signed["@context"] = [*signed["@context"], "https://evil.example/context.json"]
-    reason = credentials.check_proof(signed, issuer_key.public_key())
+    reason = openbadge.check_proof(signed, issuer_key.public_key())
     assert reason.startswith("it uses the JSON-LD context https://evil.example/context.json, which is not one of")
     # The W3C examples context is pinned for the tests only: the package's loader refuses it.
     with pytest.raises(jsonld.UnknownContextError, match="https://www.w3.org/ns/credentials/examples/v2"):
@@ -296,13 +296,13 @@ def test_signing_and_verifying_never_open_a_socket(issuer_key, monkeypatch):
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
-    signed = credentials.sign(_credential(issuer_key), issuer_key)
-    assert credentials.check_proof(signed, issuer_key.public_key()) is None
+    signed = openbadge.sign(_credential(issuer_key), issuer_key)
+    assert openbadge.check_proof(signed, issuer_key.public_key()) is None
     assert sorted(jsonld.DEFAULT_LOADER.resolved) != []  # the pinned contexts were loaded during the test
 
 
 def test_malformed_proofs_fail_closed_with_their_reason(issuer_key):
-    signed = credentials.sign(_credential(issuer_key), issuer_key)
+    signed = openbadge.sign(_credential(issuer_key), issuer_key)
     public = issuer_key.public_key()
     cases = {
         "its proof uses the cryptosuite 'ecdsa-rdfc-2019'": {"cryptosuite": "ecdsa-rdfc-2019"},
@@ -312,11 +312,11 @@ def test_malformed_proofs_fail_closed_with_their_reason(issuer_key):
         "its proof value is malformed": {"proofValue": "u" + signed["proof"]["proofValue"][1:]},
     }
     for reason, change in cases.items():
-        assert credentials.check_proof({**signed, "proof": {**signed["proof"], **change}}, public).startswith(reason)
-    assert credentials.check_proof({**signed, "proof": [signed["proof"]] * 2}, public).startswith(
+        assert openbadge.check_proof({**signed, "proof": {**signed["proof"], **change}}, public).startswith(reason)
+    assert openbadge.check_proof({**signed, "proof": [signed["proof"]] * 2}, public).startswith(
         "it carries several proofs")
-    assert "not valid JSON-LD" in credentials.check_proof({**signed, "id": {"not": "a string"}}, public)
-    jcs = credentials.sign(_credential(issuer_key), issuer_key, cryptosuite="eddsa-jcs-2022")
-    assert credentials.check_proof(jcs, public) is None
-    assert credentials.check_proof({**jcs, "big": 2**60}, public).startswith(  # beyond RFC 8785's safe integers
+    assert "not valid JSON-LD" in openbadge.check_proof({**signed, "id": {"not": "a string"}}, public)
+    jcs = openbadge.sign(_credential(issuer_key), issuer_key, cryptosuite="eddsa-jcs-2022")
+    assert openbadge.check_proof(jcs, public) is None
+    assert openbadge.check_proof({**jcs, "big": 2**60}, public).startswith(  # beyond RFC 8785's safe integers
         "it cannot be canonicalised for eddsa-jcs-2022")

@@ -24,9 +24,9 @@ from pipeline_fixtures import (
 )
 
 from autograder.curriculum import load_curriculum
-from autograder.grade import grade_lab
-from autograder.gradebook import open_gradebook
-from autograder.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT, load_outcomes
+from autograder.grading.grade import grade_lab
+from autograder.course import open_gradebook
+from autograder.grading.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT, load_outcomes
 
 
 

@@ -27,9 +27,9 @@ from pipeline_fixtures import (
 
 from autograder.curriculum import CurriculumError, load_curriculum
 from autograder.feedback import write_feedback
-from autograder.grade import grade_lab
-from autograder.lock import CourseBusy, course_lock
-from autograder.outcomes import CORRUPT, GRADED, load_outcomes
+from autograder.grading.grade import grade_lab
+from autograder.grading.lock import CourseBusy, course_lock
+from autograder.grading.outcomes import CORRUPT, GRADED, load_outcomes
 
 ADD = "def add(a, b):\n    return a + b"
 HOSTILE = {
@@ -108,7 +108,7 @@ def test_an_output_flood_is_cut_while_it_runs(batch):
 
 def test_active_content_in_a_written_answer_is_shown_as_text():
     """Defect 6, written answers: a tag a learner types is text, not a tag, when formgrader renders it."""
-    from autograder.execute import NeutraliseActiveContent
+    from autograder.grading.execute import NeutraliseActiveContent
 
     cell = nbformat.v4.new_markdown_cell("My answer <script>alert(1)</script> and 2 < 3",
                                          metadata={"nbgrader": {"solution": True, "grade": True}})
@@ -182,7 +182,7 @@ def test_a_long_temp_folder_does_not_break_the_kernel_sockets(tmp_path_factory, 
 
 KILL_BETWEEN_COMMIT_AND_OUTCOME = """
 import os, signal, sys
-from autograder import outcomes
+from autograder.grading import outcomes
 from autograder.cli import main
 real_put, calls = outcomes.OutcomeStore.put, []
 def put_then_die(self, outcome):
@@ -221,7 +221,7 @@ def test_resume_after_a_kill_between_gradebook_commit_and_outcome_write(tmp_path
 
 def test_time_limits_follow_the_labs_own_solution(tmp_path_factory):
     """Defect 14: limits come from the solution's measured run time (cached), not fixed defaults."""
-    from autograder.budget import FLOOR, SolutionTimes, derive
+    from autograder.grading.budget import FLOOR, SolutionTimes, derive
 
     assert derive(0.5) == (FLOOR, FLOOR) and derive(12.5) == (125, 125)
     root = released_course(tmp_path_factory, "budget")

@@ -18,7 +18,7 @@ import pytest
 from cohort_builder import cohort_copy
 from pipeline_fixtures import make_course
 
-from autograder.certify import certify_cohort
+from autograder.credentials.certify import certify_cohort
 from autograder.cli import main
 
 

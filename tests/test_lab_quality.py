@@ -13,7 +13,7 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.nbcells import is_autograded_answer, is_test_cell, nbgrader_meta
-from autograder.samples import SOLUTION_MARKERS, exercises, load_answer_bank
+from autograder.demo.samples import SOLUTION_MARKERS, exercises, load_answer_bank
 from lab_harness import CURRICULUM, READY_LABS, ROOT
 
 MIN_AUTOGRADED_EXERCISES = 4

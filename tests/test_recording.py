@@ -22,7 +22,9 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
-from autograder.gradebook import GradebookWriter, load_nbgrader_config
+from autograder.course import load_nbgrader_config
+
+from autograder.grading.gradebook import GradebookWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB, NOTEBOOK, STUDENT = "lab", "lab", "s1"

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from autograder import report
-from autograder.certify import certify_cohort
+from autograder.credentials.certify import certify_cohort
 from autograder.report import write_report
 from cohort_builder import cohort_copy, flag_for_review, set_result
 

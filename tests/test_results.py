@@ -22,7 +22,7 @@ from cohort_builder import cohort_copy, gradebook, set_result
 
 from autograder.curriculum import load_curriculum
 from autograder.export import export
-from autograder.outcomes import FAILED, GRADED, Outcome, OutcomeStore
+from autograder.grading.outcomes import FAILED, GRADED, Outcome, OutcomeStore
 from autograder.report import _short, write_report
 
 NAMES = {"Ada Lovelace": "ada", "Ben Okafor": "ben", "Cam Nguyen": "cam", "Dee Ramos": "dee", "Eve Müller": "eve"}

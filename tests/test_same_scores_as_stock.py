@@ -20,7 +20,7 @@ from rich.console import Console
 from lab_harness import COURSE_FILES, ROOT
 
 from autograder.curriculum import load_curriculum
-from autograder.grade import grade_labs
+from autograder.grading.grade import grade_labs
 from autograder.release import release
 
 # Two submissions per lab keep this affordable with 16 labs (each is one more sandboxed run): the

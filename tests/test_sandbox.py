@@ -22,8 +22,8 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-import autograder.sandbox as sandbox_module
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+import autograder.grading.sandbox as sandbox_module
+from autograder.grading.sandbox import Limits, Sandbox, SandboxUnavailable
 from lab_harness import ROOT
 
 PROBES = {

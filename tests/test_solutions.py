@@ -16,7 +16,7 @@ from nbgrader import utils
 
 from autograder import solutions
 from autograder.curriculum import load_curriculum
-from autograder.gradebook import open_gradebook
+from autograder.course import open_gradebook
 from autograder.nbcells import nbgrader_meta
 from pipeline_fixtures import HIDDEN_MARKER, LAB, SOLUTION_MARKER, released_course
 

@@ -18,16 +18,16 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from autograder import status_list
-from autograder.certify import certify_cohort
+from autograder.credentials import status_list
+from autograder.credentials.certify import certify_cohort
 from autograder.cli import main
-from autograder.credentials import issuer_profile, sign, utc_now
+from autograder.credentials.openbadge import issuer_profile, sign, utc_now
 from autograder.curriculum import CurriculumError, load_curriculum
-from autograder.keys import load_private_key
-from autograder.status_list import (
+from autograder.credentials.keys import load_private_key
+from autograder.credentials.status_list import (
     LIST_BITS, build_list, decode, encode, get_bit, list_problems, pick_index, status_entry, with_bits,
 )
-from autograder.verify import revoke, verify_file
+from autograder.credentials.verify import revoke, verify_file
 from cohort_builder import cohort_copy
 
 URL = "https://certificates.example.org/ai-certification-labs/status-list.json"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.samples import load_answer_bank, solution_code
-from autograder.tamper import scan_source
+from autograder.demo.samples import load_answer_bank, solution_code
+from autograder.grading.tamper import scan_source
 from lab_harness import CURRICULUM
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from autograder import credentials, data_integrity, verify
-from autograder.certify import certify_cohort
-from autograder.credentials import canonical_json, issuer_profile, private_key_from_multibase, sign
-from autograder.verify import revoke, verify_credential, verify_file
+from autograder.credentials import openbadge, data_integrity, verify
+from autograder.credentials.certify import certify_cohort
+from autograder.credentials.openbadge import canonical_json, issuer_profile, private_key_from_multibase, sign
+from autograder.credentials.verify import revoke, verify_credential, verify_file
 from cohort_builder import cohort_copy
 
 
@@ -47,13 +47,13 @@ W3C_PROOF_VALUE = "z63t83Y53KfzJ5ZosfKTnqfMcKB2dmTrfjSaQjeNNjAD5srBowQfmWqeRb8rR
 
 def test_signatures_match_the_w3c_eddsa_jcs_2022_test_vector():
     key = private_key_from_multibase(W3C_PRIVATE_KEY)
-    assert credentials.public_key_multibase(key.public_key()) == "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+    assert openbadge.public_key_multibase(key.public_key()) == "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
     signature = key.sign(data_integrity.hash_data(data_integrity.EddsaJcs2022(), W3C_DOCUMENT, W3C_PROOF))
-    assert credentials.multibase_b58(signature) == W3C_PROOF_VALUE
+    assert openbadge.multibase_b58(signature) == W3C_PROOF_VALUE
     signed = {**W3C_DOCUMENT, "proof": {**W3C_PROOF, "proofValue": W3C_PROOF_VALUE}}
-    assert credentials.check_proof(signed, key.public_key()) is None
+    assert openbadge.check_proof(signed, key.public_key()) is None
     signed["name"] = "Alumni Credential!"
-    assert "does not match" in credentials.check_proof(signed, key.public_key())
+    assert "does not match" in openbadge.check_proof(signed, key.public_key())
 
 
 @pytest.mark.parametrize("value, text", [

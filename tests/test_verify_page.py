@@ -2,7 +2,7 @@
 
 Each case is a credential (and optionally a status list) made with the project's own Python code,
 dropped on ``verify.html`` opened from disk (file://, no network); the verdict the page shows is
-compared with the expected text and with what ``autograder.verify`` decides for the same files.
+compared with the expected text and with what ``autograder.credentials.verify`` decides for the same files.
 A screenshot of every case goes to ``build/verify-page/<case>.png`` (git-ignored) for a human look.
 The test fails, never skips, when Chromium or its driver is missing.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from autograder import credentials, status_list, verify
-from autograder.verify_page import write_verify_page
+from autograder.credentials import openbadge, status_list, verify
+from autograder.credentials.verify_page import write_verify_page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -38,7 +38,7 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 INDEX, OTHER_INDEX = 4242, 77_001
 # A fixed, test-only issuer key, so the credential below (issued by it) is trusted by the page.
 KEY_SEED = bytes(range(32))
-# A credential as learners hold them from before eddsa-rdfc-2022: made by autograder/credentials.py at
+# A credential as learners hold them from before eddsa-rdfc-2022: made by autograder/credentials/openbadge.py at
 # commit 37500d5 (eddsa-jcs-2022, proof with @context) with the key KEY_SEED, issued 2026-11-22.
 OLD_JCS_CREDENTIAL = (
     '{"@context":["https://www.w3.org/ns/credentials/v2","https://purl.imsglobal.org/spec/ob/v3p0/context-3.0'
@@ -72,7 +72,7 @@ class Case:
 
 def _credential(issuer: dict, *, name: str = "Ada Lovelace", valid_until: datetime | None = None,
                 status_index: int | None = INDEX, list_url: str = LIST_URL) -> dict:
-    document = credentials.build_credential(
+    document = openbadge.build_credential(
         issuer=issuer, course_id="ai-certification-labs", track_id="practitioner", track_title="AI Practitioner",
         track_description="Data, models and checks.", criteria="At least 70 % on every lab.",
         labs=[{"id": "00", "title": "Jupyter and pandas", "share": 0.9, "required_share": 0.7},
@@ -85,7 +85,7 @@ def _credential(issuer: dict, *, name: str = "Ada Lovelace", valid_until: dateti
 
 
 def _status_list(issuer: dict, key, revoked: set[int], list_url: str = LIST_URL) -> dict:
-    return credentials.sign(status_list.build_list(list_url, issuer, revoked, NOW - timedelta(days=1)), key,
+    return openbadge.sign(status_list.build_list(list_url, issuer, revoked, NOW - timedelta(days=1)), key,
                             created=NOW - timedelta(days=1), cryptosuite="eddsa-rdfc-2022")
 
 
@@ -100,9 +100,9 @@ def cases(tmp_path_factory) -> tuple[Path, dict, dict[str, Case]]:
     """The page (trusting one issuer) and every case's files, made with the real signing code."""
     folder = tmp_path_factory.mktemp("verify-page")
     key, stranger = Ed25519PrivateKey.from_private_bytes(KEY_SEED), Ed25519PrivateKey.generate()
-    issuer = credentials.issuer_profile(key.public_key(), name=ISSUER_NAME)
-    other = credentials.issuer_profile(stranger.public_key(), name=ISSUER_NAME)  # same name, another key
-    sign = lambda document, by=key: credentials.sign(document, by, created=NOW - timedelta(days=30),  # noqa: E731
+    issuer = openbadge.issuer_profile(key.public_key(), name=ISSUER_NAME)
+    other = openbadge.issuer_profile(stranger.public_key(), name=ISSUER_NAME)  # same name, another key
+    sign = lambda document, by=key: openbadge.sign(document, by, created=NOW - timedelta(days=30),  # noqa: E731
                                                      cryptosuite="eddsa-rdfc-2022")
     valid = sign(_credential(issuer, name="Ada <img src=x onerror=document.title='owned'> Lovelace"))
     tampered_name = copy.deepcopy(valid)
@@ -260,12 +260,12 @@ def site(tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     key = Ed25519PrivateKey.generate()
-    issuer = credentials.issuer_profile(key.public_key(), name=ISSUER_NAME)
+    issuer = openbadge.issuer_profile(key.public_key(), name=ISSUER_NAME)
     url = base + "status-list.json"
     _write(folder, "status-list.json", _status_list(issuer, key, {OTHER_INDEX}, list_url=url))
     (folder / "practitioner").mkdir()
     for name, index in (("ada", INDEX), ("bob", OTHER_INDEX)):
-        document = credentials.sign(_credential(issuer, name=name, status_index=index, list_url=url), key,
+        document = openbadge.sign(_credential(issuer, name=name, status_index=index, list_url=url), key,
                                     created=NOW - timedelta(days=30), cryptosuite="eddsa-rdfc-2022")
         _write(folder / "practitioner", f"{name}.json", document)
     write_verify_page(folder, issuer)
@@ -304,7 +304,7 @@ def test_served_page_checks_the_qr_link_credential_and_fetches_its_status_list(b
 def test_written_page_inlines_issuer_as_inert_json_and_escaped_text(tmp_path):
     """An issuer name cannot close the <script> that carries it, nor become markup in the heading."""
     key = Ed25519PrivateKey.generate()
-    issuer = credentials.issuer_profile(key.public_key(), name="Labs </script><script>alert(1)</script> & Co")
+    issuer = openbadge.issuer_profile(key.public_key(), name="Labs </script><script>alert(1)</script> & Co")
     path = write_verify_page(tmp_path, issuer)
     assert path == tmp_path / "verify.html"
     text = path.read_text(encoding="utf-8")
@@ -315,7 +315,7 @@ def test_written_page_inlines_issuer_as_inert_json_and_escaped_text(tmp_path):
 
 
 def test_writing_page_for_issuer_without_did_key_names_the_fix(tmp_path):
-    from autograder.verify_page import VerifyPageError
+    from autograder.credentials.verify_page import VerifyPageError
 
     with pytest.raises(VerifyPageError, match="autograder keys"):
         write_verify_page(tmp_path, {"id": "https://example.org/issuer", "name": "X"})
@@ -327,7 +327,7 @@ def test_a_certified_learners_credential_passes_the_page_until_revoked(browser, 
     Python's verifier is given only the published files (issuer.json, status-list.json), as an
     employer would have them, so both verifiers judge the same evidence.
     """
-    from autograder.certify import certify_cohort
+    from autograder.credentials.certify import certify_cohort
     from cohort_builder import cohort_copy
 
     root = cohort_copy(tmp_path_factory, tmp_path_factory.mktemp("certified") / "course")
@@ -359,7 +359,7 @@ def test_page_checks_the_w3c_signed_test_vectors_and_rejects_them_changed(browse
     document = dict(reversed(document.items()))  # same credential, other key order: canonicalisation must undo it
     public = "did:key:" + json.loads((W3C / "keyPair.json").read_text())["publicKeyMultibase"]
     contexts = {"https://www.w3.org/ns/credentials/v2":
-                    json.loads((ROOT / "autograder/contexts/credentials-v2.json").read_text()),
+                    json.loads((ROOT / "autograder/credentials/contexts/credentials-v2.json").read_text()),
                 "https://www.w3.org/ns/credentials/examples/v2":
                     json.loads((W3C / "contexts/credentials-examples-v2.json").read_text()),
                 "https://w3id.org/citizenship/v4rc1": json.loads((W3C / "contexts/citizenship-v4rc1.json").read_text())}
@@ -380,13 +380,13 @@ def test_page_checks_the_w3c_signed_test_vectors_and_rejects_them_changed(browse
 def test_page_checks_a_signature_that_starts_with_a_zero_byte_given_as_a_proof_set(browser, cases, monkeypatch):
     """One signature in 256 starts with a zero byte ('z1...' in base58btc), and `certify` writes
     ``proof`` as a set of one (the OB 3.0 schema's form): the page must verify both."""
-    from autograder import data_integrity, jsonld
+    from autograder.credentials import data_integrity, jsonld
 
     page, _, _ = cases
     pinned = {"https://www.w3.org/ns/credentials/examples/v2": W3C / "contexts" / "credentials-examples-v2.json"}
     monkeypatch.setattr(jsonld, "DEFAULT_LOADER", jsonld.PinnedLoader(pinned))
     pair = json.loads((W3C / "keyPair.json").read_text())
-    key = credentials.private_key_from_multibase(pair["privateKeyMultibase"])
+    key = openbadge.private_key_from_multibase(pair["privateKeyMultibase"])
     unsigned = json.loads((W3C / "unsigned.json").read_text(encoding="utf-8"))
     method = f"did:key:{pair['publicKeyMultibase']}#{pair['publicKeyMultibase']}"
     proof = data_integrity.create_proof(unsigned, key, verification_method=method,
@@ -395,7 +395,7 @@ def test_page_checks_a_signature_that_starts_with_a_zero_byte_given_as_a_proof_s
     signed = {**unsigned, "proof": [proof]}
     changed = {**signed, "name": "Alumni Credential (changed)"}
     contexts = {"https://www.w3.org/ns/credentials/v2":
-                    json.loads((ROOT / "autograder/contexts/credentials-v2.json").read_text()),
+                    json.loads((ROOT / "autograder/credentials/contexts/credentials-v2.json").read_text()),
                 "https://www.w3.org/ns/credentials/examples/v2": json.loads(pinned[
                     "https://www.w3.org/ns/credentials/examples/v2"].read_text())}
     browser.get(page.as_uri())

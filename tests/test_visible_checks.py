@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 import visible_checks
 from autograder.curriculum import Lab
-from autograder.samples import Variant
+from autograder.demo.samples import Variant
 from visible_checks import (
     BLANK_LINES_GOAL, NOT_YET, PASSES, WRONG_TOLD_GOAL, LabVisible, check_labs, judge_graded,
 )

@@ -15,7 +15,7 @@ line the learner sees; then the lab's figures: wrong answers told "not yet" k/n 
 correct answers rejected visibly (must be 0), and the longest error message on the BLANK release in
 lines (goal <= 2), with its cell. The exit status is 1 when a lab misses one of those goals.
 
-How: the sample submissions are the harness's own (``autograder.samples.lab_variants``: solution,
+How: the sample submissions are the harness's own (``autograder.demo.samples.lab_variants``: solution,
 alternative-N, wrong-N, and the blank release), built from ``release/<lab>/`` as committed (run
 ``autograder release <lab>`` after editing its source). Each runs in a fresh kernel with nbclient,
 ``allow_errors=True``, 300 s per cell, in the release folder, at most two notebooks at a time (the CI
@@ -40,9 +40,9 @@ if str(ROOT) not in sys.path:  # run as a script: make `autograder` importable f
     sys.path.insert(0, str(ROOT))
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum  # noqa: E402
-from autograder.execute import announce_hidden_tests  # noqa: E402
+from autograder.grading.execute import announce_hidden_tests  # noqa: E402
 from autograder.nbcells import HIDDEN_BEGIN, nbgrader_meta  # noqa: E402
-from autograder.samples import Variant, exercises, lab_variants  # noqa: E402
+from autograder.demo.samples import Variant, exercises, lab_variants  # noqa: E402
 
 CURRICULUM: Curriculum = load_curriculum(ROOT)
 CELL_TIMEOUT = 300

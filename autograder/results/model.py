@@ -15,7 +15,7 @@ from datetime import datetime
 import pandas as pd
 
 from autograder.curriculum import Curriculum, CurriculumError, Lab
-from autograder.gradebook import db_path
+from autograder.course import db_path
 from autograder.roster import Learner
 
 NOT_SUBMITTED = "not submitted"

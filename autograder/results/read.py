@@ -2,7 +2,7 @@
 
 The gradebook is the truth for scores, lateness and manual grading (an instructor's marks made in
 formgrader later count); ``outcomes.json`` says why a submission has no score and whether a person
-must look at it (see autograder/outcomes.py).
+must look at it (see autograder/grading/outcomes.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from autograder.curriculum import Curriculum, Lab, load_curriculum
-from autograder.gradebook import db_path, open_gradebook
-from autograder.outcomes import Outcome, load_outcomes
+from autograder.course import db_path, open_gradebook
+from autograder.grading.outcomes import Outcome, load_outcomes
 from autograder.results.model import (
     CELL_COLUMNS, NOT_GRADED, NOT_SUBMITTED, Cohort, LabResult, NothingGraded,
 )

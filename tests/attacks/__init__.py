@@ -522,7 +522,7 @@ def trim(notebook):
 
 def base_notebooks(curriculum, release_notebook) -> dict[str, nbformat.NotebookNode]:
     """Honest submissions (from the answer bank) by name, trimmed; 'wrong' is wrong-1."""
-    from autograder.samples import lab_variants
+    from autograder.demo.samples import lab_variants
 
     variants = {v.name: v.notebook for v in lab_variants(curriculum, curriculum.lab(LAB), release_notebook)}
     honest = {name: trim(copy.deepcopy(variants[name])) for name in CONTROLS if name in variants}

@@ -9,8 +9,8 @@ import copy, glob, json, os, shutil, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, "tests")
 from test_verify_page import Case, _open
-from autograder import credentials, verify
-from autograder.keys import load_private_key
+from autograder.credentials import openbadge, verify
+from autograder.credentials.keys import load_private_key
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
@@ -27,7 +27,7 @@ tampered = copy.deepcopy(doc); tampered["credentialSubject"]["identifier"][0]["i
 (out / "tampered.json").write_text(json.dumps(tampered)); files["tampered name"] = out / "tampered.json"
 expired = {k: v for k, v in doc.items() if k != "proof"}
 expired["validFrom"], expired["validUntil"] = "2025-01-01T00:00:00Z", "2025-06-30T00:00:00Z"
-expired = credentials.sign(expired, load_private_key(work), proof_set=True)
+expired = openbadge.sign(expired, load_private_key(work), proof_set=True)
 (out / "expired.json").write_text(json.dumps(expired)); files["expired"] = out / "expired.json"
 revoked_file = Path(sorted(glob.glob(str(certs / "leader/*.json")))[0])
 files["revoked " + revoked_file.name] = revoked_file

@@ -11,20 +11,20 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from autograder import credentials, status_list
-from autograder.verify_page import write_verify_page
+from autograder.credentials import openbadge, status_list
+from autograder.credentials.verify_page import write_verify_page
 
 key = Ed25519PrivateKey.generate()
-issuer = credentials.issuer_profile(key.public_key(), name="AI Certification Labs")
+issuer = openbadge.issuer_profile(key.public_key(), name="AI Certification Labs")
 now = datetime.now(timezone.utc).replace(microsecond=0)
 url = "https://certificates.example.org/ai-certification-labs/status-list.json"
 labs = [{"id": f"{i:02}", "title": f"Lab {i}", "share": 0.9, "required_share": 0.7} for i in range(10)]
-doc = credentials.build_credential(issuer=issuer, course_id="x", track_id="t", track_title="T", track_description="d",
+doc = openbadge.build_credential(issuer=issuer, course_id="x", track_id="t", track_title="T", track_description="d",
     criteria="c", labs=labs, learner_id="s", learner_name="n", valid_from=now - timedelta(days=1))
 doc["credentialStatus"] = status_list.status_entry(url, 42)
 d = Path(tempfile.mkdtemp())
-(d / "c.json").write_text(json.dumps(credentials.sign(doc, key, created=now)))
-(d / "s.json").write_text(json.dumps(credentials.sign(status_list.build_list(url, issuer, set(), now), key, created=now)))
+(d / "c.json").write_text(json.dumps(openbadge.sign(doc, key, created=now)))
+(d / "s.json").write_text(json.dumps(openbadge.sign(status_list.build_list(url, issuer, set(), now), key, created=now)))
 page = write_verify_page(d, issuer)
 print("verify.html bytes", page.stat().st_size)
 o = webdriver.ChromeOptions(); o.binary_location = "/usr/bin/chromium"

@@ -35,11 +35,11 @@ from typing import Callable
 
 import multibase
 
-from autograder.credentials import (
+from autograder.credentials.openbadge import (
     VC_CONTEXT, check_proof, format_datetime, parse_datetime, profile_public_key, proof_of, sign, utc_now,
 )
 from autograder.curriculum import CURRICULUM_FILE, Curriculum, CurriculumError
-from autograder.keys import CERTIFICATE_DIR, write_json
+from autograder.credentials.keys import CERTIFICATE_DIR, write_json
 
 STATUS_LIST_FILE = "status-list.json"
 LIST_BITS = 131_072           # the spec's minimum number of entries (16 KB uncompressed)

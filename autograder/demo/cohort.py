@@ -1,6 +1,6 @@
 """A sample cohort for the demo: learners, their notebooks, and the LMS download they arrive in.
 
-Every notebook starts from a lab's release, as a learner's would. ``autograder.samples`` gives the
+Every notebook starts from a lab's release, as a learner's would. ``autograder.demo.samples`` gives the
 solution, the blank release, and the answer bank's alternative-correct and wrong answers; this
 module adds what a real cohort also holds: partial work (the first exercises answered, the rest
 not), late work (the solution, submitted after the due date), and broken files (not valid JSON; a
@@ -27,7 +27,7 @@ import nbformat
 
 from autograder.curriculum import Curriculum, Lab
 from autograder.nbcells import is_test_cell
-from autograder.samples import exercises, fill_answers, lab_variants, solution_code
+from autograder.demo.samples import exercises, fill_answers, lab_variants, solution_code
 from autograder.roster import Learner, squash
 
 DUE = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ RDF canonicalisation (RDFC-1.0) in "safe mode".
 Why pinned: a credential names its JSON-LD contexts by URL, and what its fields mean (so what the
 signature covers) depends on those files. Fetching them at verification time would let whoever
 serves the URL change the meaning, leak who verifies what, and fail offline. So the contexts are
-files in ``autograder/contexts/`` (origin and licence in the README there), served by a pyld
+files in ``autograder/credentials/contexts/`` (origin and licence in the README there), served by a pyld
 ``FrozenDocumentLoader`` that refuses every other URL; a refusal names the URL.
 
 Why safe mode: RDF canonicalisation keeps only what the contexts define. A JSON key they do not

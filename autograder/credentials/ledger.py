@@ -10,7 +10,7 @@ Both are JSON files in ``certificates/``:
   ``status_list``), so certify never hands out a position twice.
 - ``revocations.json``: the credentials the instructor revoked (``autograder revoke``), with reason
   and date, and their status-list position when they have one. ``verify`` fails any credential
-  listed there; the signed ``status-list.json`` is written from it (see :mod:`autograder.status_list`),
+  listed there; the signed ``status-list.json`` is written from it (see :mod:`autograder.credentials.status_list`),
   because a bitstring can tell an employer *that* a credential was revoked, but not why.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.keys import CERTIFICATE_DIR, write_json
+from autograder.credentials.keys import CERTIFICATE_DIR, write_json
 
 LEDGER_FILE = "ledger.json"
 REVOCATIONS_FILE = "revocations.json"

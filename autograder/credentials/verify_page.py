@@ -14,7 +14,7 @@ cannot be made. (``autograder verify`` has no such middle verdict: without the l
 
 What the page trusts is written into it here: the issuer profile (its ``did:key`` is the only key
 the page accepts) and the pinned JSON-LD contexts (the page's document loader serves only those).
-The JavaScript is ``autograder/assets/verify-bundle.js``, built from ``tools/verify-page/`` (jsonld.js
+The JavaScript is ``autograder/credentials/assets/verify-bundle.js``, built from ``tools/verify-page/`` (jsonld.js
 for RDFC-1.0, canonicalize for RFC 8785, base58-universal) and committed, so nothing here needs npm
 or the network. Every value from a credential is rendered with ``textContent``; the values this
 module inlines are JSON inside ``<script type="application/json">`` with ``<``, ``>`` and ``&``
@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from autograder.files import atomic_write_bytes
-from autograder.jsonld import PINNED
+from autograder.credentials.jsonld import PINNED
 
 VERIFY_PAGE_FILE = "verify.html"
 BUNDLE = "verify-bundle.js"
@@ -41,7 +41,7 @@ class VerifyPageError(RuntimeError):
 
 def _package_text(folder: str, name: str) -> str:
     try:
-        return resources.files("autograder").joinpath(folder, name).read_text(encoding="utf-8")
+        return resources.files("autograder.credentials").joinpath(folder, name).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise VerifyPageError(
             f"autograder/{folder}/{name} is missing from the installed package, so the verification page "
@@ -52,7 +52,7 @@ def _package_text(folder: str, name: str) -> str:
 
 def pinned_contexts() -> dict[str, dict]:
     """The JSON-LD contexts the page's document loader serves, by URL: the same pinned files the
-    Python verifier uses (:data:`autograder.jsonld.PINNED`), so both read a credential alike."""
+    Python verifier uses (:data:`autograder.credentials.jsonld.PINNED`), so both read a credential alike."""
     return {url: json.loads(_package_text("contexts", path.name)) for url, path in PINNED.items()}
 
 
@@ -75,7 +75,7 @@ def render_verify_page(issuer: dict) -> str:
     trusted = trusted_issuer(issuer)
     bundle = _package_text("assets", BUNDLE)
     if "</script" in bundle.lower():
-        raise VerifyPageError(f"autograder/assets/{BUNDLE} contains '</script' and cannot be inlined; rebuild it")
+        raise VerifyPageError(f"autograder/credentials/assets/{BUNDLE} contains '</script' and cannot be inlined; rebuild it")
     return PAGE.format(
         issuer_name=html.escape(trusted["name"]), issuer_id=html.escape(trusted["id"]),
         issuer_json=_script_json(trusted), contexts_json=_script_json(pinned_contexts()), bundle=bundle,

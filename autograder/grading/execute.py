@@ -47,10 +47,10 @@ from nbgrader.preprocessors import (
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets.config import Config
 
-from autograder.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT
-from autograder import tamper
+from autograder.grading.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT
+from autograder.grading import tamper
 from autograder.nbcells import HIDDEN_BEGIN, HIDDEN_END, hidden_test_delimiters
-from autograder.sandbox import KERNEL_RUNTIME_FOLDER, Limits, Sandbox
+from autograder.grading.sandbox import KERNEL_RUNTIME_FOLDER, Limits, Sandbox
 
 DEFAULT_CELL_TIMEOUT = 600        # seconds: a model-training cell may legitimately take minutes
 DEFAULT_NOTEBOOK_BUDGET = 1800    # seconds of wall clock for one notebook, kernel start included
@@ -88,7 +88,7 @@ SANDBOX_PASSED_ENV = ("NBGRADER_EXECUTION", "MPLBACKEND", "OMP_NUM_THREADS", "OP
 
 
 def sandboxed_launcher(sandbox: Sandbox) -> Callable[[str, Path, dict[str, str]], AsyncKernelManager]:
-    """A kernel launcher that starts each kernel inside ``sandbox`` (see autograder/sandbox.py).
+    """A kernel launcher that starts each kernel inside ``sandbox`` (see autograder/grading/sandbox.py).
 
     The kernel's connection file and ipc sockets live in the working copy's ``.kernel`` folder,
     because the working copy is the only folder the sandbox shares with the grader.
@@ -643,7 +643,7 @@ def init_worker(course_root: str, scratch: str, threads_per_kernel: int, parent_
     those limits; ``None`` means the instructor chose --unsafe-no-sandbox.
     """
     global KERNEL_LAUNCHER
-    from autograder.gradebook import load_nbgrader_config
+    from autograder.course import load_nbgrader_config
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     if sandbox_limits is not None:

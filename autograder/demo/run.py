@@ -17,13 +17,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from autograder import cohort
+from autograder.demo import cohort
 from autograder.collect import import_submissions, print_report
 from autograder.curriculum import CurriculumError, find_course_root, load_curriculum
 from autograder.export import export
 from autograder.feedback import write_feedback
-from autograder.grade import default_workers, grade_labs
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.grading.grade import default_workers, grade_labs
+from autograder.grading.sandbox import Limits, Sandbox, SandboxUnavailable
 from autograder.release import release
 from autograder.status import status_table
 
@@ -154,7 +154,7 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
         "Canvas gradebook CSV": exports["canvas"],
         "import, grading, status tables": reports,
     }
-    certify_cohort = _optional("certify", "certify_cohort")
+    certify_cohort = _optional("credentials.certify", "certify_cohort")
     write_report = _optional("report", "write_report")
     if certify_cohort or write_report:
         console.rule("[bold]7. certify and report")

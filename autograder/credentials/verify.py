@@ -4,7 +4,7 @@
 (``certificates/issuer.json``, or another one given with ``--issuer``):
 
 1. it is an ``OpenBadgeCredential`` in the Verifiable Credentials data model, valid against
-   1EdTech's OB 3.0 JSON schema (pinned in ``autograder/schemas/``);
+   1EdTech's OB 3.0 JSON schema (pinned in ``autograder/credentials/schemas/``);
 2. its issuer is the trusted issuer, and it was signed with that issuer's published key;
 3. its Data Integrity signature (eddsa-rdfc-2022, or eddsa-jcs-2022 for older credentials) matches
    its content: any change to the name, a result, the track, a date or its status-list position
@@ -32,17 +32,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from autograder.credentials import (
+from autograder.credentials.openbadge import (
     check_proof, format_datetime, lab_results, learner, parse_datetime, profile_public_key, proof_of, utc_now,
     validate_ob_schema,
     verification_code,
 )
 from autograder.curriculum import CurriculumError, find_course_root, load_curriculum
-from autograder.keys import IssuerKeyError, load_issuer_profile, load_private_key, private_key_path
-from autograder.ledger import (
+from autograder.credentials.keys import IssuerKeyError, load_issuer_profile, load_private_key, private_key_path
+from autograder.credentials.ledger import (
     find_entry, find_revocation, load_ledger, load_revocations, save_revocations,
 )
-from autograder.status_list import (
+from autograder.credentials.status_list import (
     ListLoader, StatusListError, check_status, list_url, publish, read_list,
     status_list_path as course_list_file,
 )

@@ -3,7 +3,7 @@
 Two cryptosuites, one class each, each doing the spec's jobs under the spec's names:
 
 - ``eddsa-rdfc-2022`` (issued by this course): the document and the proof configuration are turned
-  into RDF with the pinned JSON-LD contexts and canonicalised with RDFC-1.0 (:mod:`autograder.jsonld`,
+  into RDF with the pinned JSON-LD contexts and canonicalised with RDFC-1.0 (:mod:`autograder.credentials.jsonld`,
   in safe mode). This is the Data Integrity cryptosuite 1EdTech's Open Badges 3.0 certification lists.
 - ``eddsa-jcs-2022`` (credentials issued before): the same, canonicalised as JSON with RFC 8785
   (the ``rfc8785`` package). Still verified so that certificates already handed out stay valid.
@@ -25,7 +25,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from autograder import jsonld
+from autograder.credentials import jsonld
 
 PROOF_TYPE = "DataIntegrityProof"
 MISMATCH = "the signature does not match its content: it was changed after signing, or signed with another key"

@@ -4,14 +4,14 @@ The credential follows the W3C Verifiable Credentials Data Model 2.0 as profiled
 (1EdTech): an issuer ``Profile``, an ``AchievementSubject`` naming the learner, an ``Achievement``
 with its criteria and one ``ResultDescription`` per lab covered, ``validFrom`` and an optional
 ``validUntil``. Every credential built here, signed with ``sign(..., proof_set=True)``, validates
-against 1EdTech's OB 3.0 JSON schema pinned in ``autograder/schemas/`` (:func:`validate_ob_schema`;
+against 1EdTech's OB 3.0 JSON schema pinned in ``autograder/credentials/schemas/`` (:func:`validate_ob_schema`;
 that schema wants ``proof`` as an array).
 
 It is secured with a W3C Data Integrity proof, cryptosuite ``eddsa-rdfc-2022`` (the one 1EdTech's
 OB 3.0 certification lists): the document and the proof configuration are canonicalised as RDF
-(RDFC-1.0, with pinned JSON-LD contexts and in safe mode, see :mod:`autograder.jsonld`), each
+(RDFC-1.0, with pinned JSON-LD contexts and in safe mode, see :mod:`autograder.credentials.jsonld`), each
 hashed with SHA-256, and ``hash(proof configuration) || hash(document)`` is signed with Ed25519
-(:mod:`autograder.data_integrity`). Credentials issued earlier with ``eddsa-jcs-2022`` (RFC 8785
+(:mod:`autograder.credentials.data_integrity`). Credentials issued earlier with ``eddsa-jcs-2022`` (RFC 8785
 canonical JSON) still verify. The credential stays a readable JSON file, and any change to any field
 (name, result, track, dates), or any field added that the contexts do not define, breaks the proof.
 
@@ -22,7 +22,7 @@ published inside the issuer's own identifier and in the issuer profile
 Encodings come from maintained libraries where a correct one is installed: RFC 8785 JSON
 canonicalisation from ``rfc8785``, RDF canonicalisation (RDFC-1.0) from ``pyld``, Ed25519 from
 ``cryptography``, base58-btc from ``base58`` (not py-multibase, whose 2.0.0 drops leading zero bytes
-and so would break one signature in 256; see :mod:`autograder.data_integrity`), multibase base64url
+and so would break one signature in 256; see :mod:`autograder.credentials.data_integrity`), multibase base64url
 of the status list from py-multibase. Only the two-byte multicodec prefixes of Ed25519 keys (0xed01
 public, 0x1300 private) are written here: two constants are not worth a dependency.
 """
@@ -41,11 +41,11 @@ import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from autograder import data_integrity
+from autograder.credentials import data_integrity
 # Re-exported: verify.py, certify.py and the tests import these from here.
-from autograder.data_integrity import PROOF_TYPE, format_datetime, multibase_b58, parse_datetime  # noqa: F401
-from autograder.jsonld import OB_V3P0 as OB_CONTEXT
-from autograder.jsonld import VC_V2 as VC_CONTEXT
+from autograder.credentials.data_integrity import PROOF_TYPE, format_datetime, multibase_b58, parse_datetime  # noqa: F401
+from autograder.credentials.jsonld import OB_V3P0 as OB_CONTEXT
+from autograder.credentials.jsonld import VC_V2 as VC_CONTEXT
 
 CONTEXTS = [VC_CONTEXT, OB_CONTEXT]
 CRYPTOSUITE = "eddsa-rdfc-2022"  # what this course signs with; check_proof also accepts eddsa-jcs-2022

@@ -32,18 +32,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
-from autograder.execute import (
+from autograder.grading.execute import (
     DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_BUDGET, NotARegularFile, Task, grade_in_worker, init_worker,
     read_regular_file, short_scratch_root,
 )
 from autograder.files import atomic_write_bytes
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
-from autograder.gradebook import (
-    GradebookWriter, db_path, load_nbgrader_config, read_timestamp, snapshot_gradebook,
-)
-from autograder.budget import SolutionTimes, derive
-from autograder.lock import course_lock
-from autograder.outcomes import FAILED, GRADED, MISSING, NEEDS_REVIEW, Outcome, OutcomeStore
+from autograder.grading.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.course import db_path, load_nbgrader_config, read_timestamp
+from autograder.grading.gradebook import GradebookWriter, snapshot_gradebook
+from autograder.grading.budget import SolutionTimes, derive
+from autograder.grading.lock import course_lock
+from autograder.grading.outcomes import FAILED, GRADED, MISSING, NEEDS_REVIEW, Outcome, OutcomeStore
 
 RETRYABLE = (FAILED,)
 
@@ -173,7 +172,7 @@ def grade_labs(
     kernel runs in a bubblewrap sandbox with the ``sandbox`` limits; ``None`` grades without one
     (only for trusted submissions: the instructor must ask for it with --unsafe-no-sandbox).
     ``cell_timeout`` and ``notebook_budget`` left as None are derived per lab from the solution's
-    own run time (autograder/budget.py). ``details`` receives the per-lab lines and the table of
+    own run time (autograder/grading/budget.py). ``details`` receives the per-lab lines and the table of
     this run's outcomes (the demo writes them to a file); by default they go to ``console``.
     """
     console = console or Console()
@@ -235,7 +234,7 @@ def _pool_context():
     """Workers fork from a small server that imported the grading code once ("forkserver"),
     which starts them in a fraction of a second instead of re-importing nbgrader in each."""
     context = get_context("forkserver")
-    context.set_forkserver_preload(["autograder.execute", "autograder.gradebook"])
+    context.set_forkserver_preload(["autograder.grading.execute", "autograder.grading.gradebook"])
     return context
 
 

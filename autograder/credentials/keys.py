@@ -18,10 +18,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from autograder.credentials import did_key, issuer_profile
+from autograder.credentials.openbadge import did_key, issuer_profile
 from autograder.curriculum import CurriculumError, load_curriculum
 from autograder.files import atomic_write_bytes
-from autograder.verify_page import write_verify_page
+from autograder.credentials.verify_page import write_verify_page
 
 KEY_DIR = "keys"
 PRIVATE_KEY_FILE = "issuer-ed25519.pem"

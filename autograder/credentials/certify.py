@@ -11,7 +11,7 @@ unless the rule allows it). Each learner who meets it gets:
 
 Each credential carries a ``credentialStatus`` entry: a random position in the course's signed
 revocation list, ``certificates/status-list.json`` (W3C Bitstring Status List; see
-:mod:`autograder.status_list`), which the instructor publishes at ``course.publish_url`` next to
+:mod:`autograder.credentials.status_list`), which the instructor publishes at ``course.publish_url`` next to
 ``issuer.json``. Certify writes that list when it is missing (all positions 0, "not revoked") and
 refuses to issue anything while curriculum.yml does not say where it is published.
 
@@ -35,20 +35,20 @@ from urllib.parse import quote
 import segno
 
 from autograder.results import Cohort, load_cohort
-from autograder.credentials import (
+from autograder.credentials.openbadge import (
     build_credential, canonical_json, format_datetime, learner, percent, sign, utc_now, validate_ob_schema,
     verification_code,
 )
 from autograder.curriculum import Curriculum, CurriculumError, Track, load_curriculum
 from autograder.files import atomic_write_bytes
-from autograder.keys import (
+from autograder.credentials.keys import (
     IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile, write_json,
 )
-from autograder.ledger import (
+from autograder.credentials.ledger import (
     certificate_dir, find_revocation, load_ledger, load_revocations, save_ledger, used_status_indexes,
 )
-from autograder.status_list import STATUS_LIST_FILE, list_url, pick_index, publish, status_entry
-from autograder.verify_page import write_verify_page
+from autograder.credentials.status_list import STATUS_LIST_FILE, list_url, pick_index, publish, status_entry
+from autograder.credentials.verify_page import write_verify_page
 
 
 @dataclass
