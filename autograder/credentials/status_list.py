@@ -39,7 +39,8 @@ from autograder.credentials.openbadge import (
     VC_CONTEXT, check_proof, format_datetime, parse_datetime, profile_public_key, proof_of, sign, utc_now,
 )
 from autograder.curriculum import CURRICULUM_FILE, Curriculum, CurriculumError
-from autograder.credentials.keys import CERTIFICATE_DIR, write_json
+from autograder.files import write_json
+from autograder.credentials.keys import CERTIFICATE_DIR
 
 STATUS_LIST_FILE = "status-list.json"
 LIST_BITS = 131_072           # the spec's minimum number of entries (16 KB uncompressed)

@@ -90,7 +90,7 @@ def demo_sandbox(console: Console) -> Limits | None:
     with only Python (no bubblewrap) can still run it. `autograder grade` never falls back silently.
     """
     try:
-        console.print(Sandbox(Limits()).describe())
+        console.print(Sandbox.start(Limits()).describe())
         return Limits()
     except SandboxUnavailable as error:
         console.print(f"[yellow]No sandbox here ({error.args[0].split('.')[0]}). The demo grades its own "

@@ -16,7 +16,7 @@ import json
 import math
 from pathlib import Path
 
-from autograder.files import atomic_write_bytes
+from autograder.files import write_json
 
 FACTOR = 10     # generous: a loaded machine, a slower learner's approach, a cold disk cache
 FLOOR = 60      # seconds: kernel start and imports alone can take several on a busy machine
@@ -52,4 +52,4 @@ class SolutionTimes:
     def put(self, lab_id: str, source_notebook: Path, seconds: float) -> None:
         data = self._read()
         data[lab_id] = {"source": self.digest(source_notebook), "seconds": round(seconds, 2)}
-        atomic_write_bytes(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+        write_json(self.path, data, indent=1, sort_keys=True)

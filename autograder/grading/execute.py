@@ -647,7 +647,7 @@ def init_worker(course_root: str, scratch: str, threads_per_kernel: int, parent_
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     if sandbox_limits is not None:
-        KERNEL_LAUNCHER = sandboxed_launcher(Sandbox(sandbox_limits))
+        KERNEL_LAUNCHER = sandboxed_launcher(Sandbox.start(sandbox_limits))
     _worker["config"] = load_nbgrader_config(Path(course_root))
     _worker["kernels"] = KernelPrestarter(Path(scratch), kernel_environment(threads_per_kernel),
                                           prestart=sandbox_limits is None)

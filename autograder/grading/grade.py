@@ -459,7 +459,7 @@ def sandbox_from_args(args, console: Console) -> Limits | None:
                       "your files and the network. Use it only for submissions you trust.")
         return None
     limits = Limits(memory_mb=args.memory_mb, processes=args.max_processes)
-    console.print(Sandbox(limits).describe())
+    console.print(Sandbox.start(limits).describe())
     return limits
 
 

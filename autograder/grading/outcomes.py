@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from autograder.curriculum import CurriculumError
-from autograder.files import atomic_write_bytes
+from autograder.files import write_json
 
 OUTCOMES_FILE = "outcomes.json"
 
@@ -121,11 +121,6 @@ def outcomes_by_key(course_root: Path) -> dict[tuple[str, str], Outcome]:
     return {outcome.key: outcome for outcome in load_outcomes(course_root)}
 
 
-def write_json_atomically(path: Path, data) -> None:
-    """Replace ``path`` with ``data`` as JSON so that readers see the old or the new file, never half."""
-    atomic_write_bytes(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
-
-
 class OutcomeStore:
     """The single writer of ``outcomes.json``: holds every outcome in memory, saves on each change."""
 
@@ -142,4 +137,4 @@ class OutcomeStore:
 
     def save(self) -> None:
         ordered = sorted(self.outcomes.values(), key=lambda o: (o.lab, o.student))
-        write_json_atomically(self.path, {"version": 1, "outcomes": [asdict(o) for o in ordered]})
+        write_json(self.path, {"version": 1, "outcomes": [asdict(o) for o in ordered]}, indent=1, sort_keys=True)

@@ -278,16 +278,25 @@ def find_bwrap() -> tuple[str, str]:
 
 
 class Sandbox:
-    """Builds sandboxed kernel managers. Create once per grading run; it checks bwrap works and
-    that every limit can be applied, and refuses (SandboxUnavailable) otherwise."""
+    """Builds sandboxed kernel managers. Get one with :meth:`start`, once per grading run: it
+    checks bwrap works and that every limit can be applied, and refuses (SandboxUnavailable)
+    otherwise. The constructor only stores what :meth:`start` found."""
 
-    def __init__(self, limits: Limits = Limits()):
+    def __init__(self, limits: Limits, bwrap: str, bwrap_origin: str, uses_cgroups: bool):
         self.limits = limits
-        self.bwrap, self.bwrap_origin = find_bwrap()
-        self.uses_cgroups = _CgroupLimits.possible()
-        if self.uses_cgroups:
+        self.bwrap, self.bwrap_origin = bwrap, bwrap_origin
+        self.uses_cgroups = uses_cgroups
+
+    @classmethod
+    def start(cls, limits: Limits = Limits()) -> "Sandbox":
+        """A sandbox proven to work here: bwrap found, stale cgroups of finished runs swept, and
+        a probe command run inside it. Raises SandboxUnavailable (with the fix) otherwise."""
+        bwrap, origin = find_bwrap()
+        sandbox = cls(limits, bwrap, origin, uses_cgroups=_CgroupLimits.possible())
+        if sandbox.uses_cgroups:
             _CgroupLimits.sweep_stale()
-        self._probe()
+        sandbox._probe()
+        return sandbox
 
     def describe(self) -> str:
         memory = ("cgroup, all its processes together" if self.uses_cgroups
