@@ -169,6 +169,7 @@ def report(results: dict[str, Measured], submissions: int, workers: int) -> None
             ("peak memory, all (MiB)", lambda m: f"{median(r.peak for r in m.runs) / MiB:.0f}"),
             ("peak memory, one worker (MiB)", lambda m: f"{median(r.peak_worker for r in m.runs) / MiB:.0f}"),
             ("notebooks' own time, summed (s)", lambda m: f"{median(m.own):.1f}"),
+            ("  against stock's (parallel slow-down)", lambda m: f"{median(m.own) / median(results[STOCK].own):.2f}x"),
             ("scores equal to stock (worst round)",
              lambda m: "{}/{}".format(*min(m.agree, key=lambda a: a[0] - a[1])[:2])),
             ("runs that exited non-zero", lambda m: str(sum(1 for r in m.runs if r.returncode)))]
