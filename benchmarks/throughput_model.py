@@ -11,8 +11,10 @@ per-submission overhead (kernel start, sandbox, preprocessors: see where_time_go
 from that run's wall time with --wall); W workers take tasks in order, and the client records each
 result as it arrives, one at a time, with the record time measured here: ``Recorder.record`` (the
 gradebook transaction, the autograded notebook, ``outcomes.json``) on a real gradebook, for
-``--record-count`` learners in turn, fitted as a + b * (outcomes already recorded), because
-``outcomes.json`` is rewritten whole at every record.
+``--record-count`` learners in turn, modelled as a + b * (outcomes already recorded): a is the
+median of the first records; b is measured directly, because ``OutcomeStore.save`` rewrites the
+whole ``outcomes.json`` at every record: saves of stores holding 100, 1,000 and 4,000 copies of a
+real outcome, fitted with a line.
 
 Run (after a real run, e.g. grading.py --keep or large_cohort.py, whose course holds outcomes.json):
     .venv/bin/python benchmarks/throughput_model.py --outcomes COURSE/outcomes.json --wall 133.5 --run-workers 2
@@ -74,6 +76,29 @@ def record_growth(seconds: list[float]) -> tuple[float, float]:
     return first - slope * (third - 1) / 2, slope
 
 
+def save_growth(course: Path, sizes=(100, 1000, 4000)) -> tuple[float, dict[int, float]]:
+    """Seconds per outcome already recorded that ``OutcomeStore.save`` adds (it rewrites the whole
+    ``outcomes.json`` at every record), from saves of stores holding ``sizes`` copies of a real outcome."""
+    from dataclasses import replace
+
+    from autograder.outcomes import OutcomeStore
+
+    real = next(iter(OutcomeStore(course).outcomes.values()))
+    measured = {}
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            store = OutcomeStore(Path(folder))
+            store.outcomes = {(f"s{i:06d}", real.lab): replace(real, student=f"s{i:06d}") for i in range(size)}
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                store.save()
+                runs.append(time.perf_counter() - started)
+            measured[size] = median(runs)
+    fit = statistics.linear_regression(list(measured), list(measured.values()))
+    return max(0.0, fit.slope), measured
+
+
 def execution_times(outcomes: Path) -> list[float]:
     """Each submission's own notebook time from a real run's ``outcomes.json`` (0 s ones left out)."""
     data = json.loads(outcomes.read_text(encoding="utf-8"))
@@ -96,7 +121,7 @@ def graded_result(course: Path, lab, db_url: str) -> tuple[execute.Task, dict]:
     return task, result
 
 
-def record_times(count: int, lab_id: str, workspace: Path) -> list[float]:
+def record_times(count: int, lab_id: str, workspace: Path) -> tuple[list[float], Path]:
     """Seconds of ``Recorder.record`` for ``count`` learners in turn, each a new learner with the same
     real result, on a real gradebook (what the trusted client does once per submission)."""
     from autograder.gradebook import GradebookWriter, read_timestamp, snapshot_gradebook
@@ -120,7 +145,7 @@ def record_times(count: int, lab_id: str, workspace: Path) -> list[float]:
             started = time.perf_counter()
             recorder.record(submission, [{**result, "student": student}])
             found.append(time.perf_counter() - started)
-    return found
+    return found, course
 
 
 def main() -> int:
@@ -142,18 +167,22 @@ def main() -> int:
     overhead = args.overhead
     if overhead is None:
         overhead = max(0.0, args.wall * args.run_workers / len(times) - statistics.mean(times)) if args.wall else 0.0
-    recorded = record_times(args.record_count, args.lab, Path(tempfile.mkdtemp(prefix="throughput-model-")))
-    a, b = record_growth(recorded)
+    recorded, course = record_times(args.record_count, args.lab, Path(tempfile.mkdtemp(prefix="throughput-model-")))
+    a, b_measured = record_growth(recorded)
+    b, saves = save_growth(course)
     record = lambda n: a + b * n  # noqa: E731
     rng = random.Random(0)
     tasks = [rng.choice(times) + overhead for _ in range(args.cohort)]
     mean_task, mean_record = statistics.mean(tasks), statistics.mean(record(n) for n in range(args.cohort))
     print(f"{len(times)} measured notebooks: mean {statistics.mean(times):.2f} s, median {median(times):.2f} s; "
           f"+ {overhead:.2f} s overhead per submission")
-    print(f"record time (Recorder.record, {len(recorded)} learners): median {1000 * median(recorded):.1f} ms; "
-          f"as {1000 * a:.1f} ms + {1000 * b:.3f} ms per outcome already recorded (line through the medians of "
-          f"the first and last third); "
-          f"mean over a {args.cohort}-submission cohort {1000 * mean_record:.1f} ms")
+    print(f"record time (Recorder.record, {len(recorded)} learners in turn): median {1000 * median(recorded):.1f} ms; "
+          f"{1000 * a:.1f} ms at the start, growing {1000 * b_measured:.3f} ms per outcome recorded (medians of the "
+          f"first and last third)")
+    print("outcomes.json rewritten whole at each record: " + ", ".join(
+        f"{1000 * t:.0f} ms at {n} outcomes" for n, t in saves.items()) + f" = {1000 * b:.3f} ms per outcome")
+    print(f"model: record(n) = {1000 * a:.1f} ms + {1000 * b:.3f} ms * n; mean over a {args.cohort}-submission "
+          f"cohort {1000 * mean_record:.1f} ms")
     print(f"\n{'workers':>8}{'simulated sub/s':>17}{'on paper sub/s':>16}{'client busy':>13}")
     for workers in WORKERS:
         makespan = simulate(tasks, record, workers)
