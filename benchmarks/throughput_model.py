@@ -25,9 +25,11 @@ Dry run:
 from __future__ import annotations
 
 import argparse
+import atexit
 import heapq
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -113,9 +115,9 @@ def graded_result(course: Path, lab, db_url: str) -> tuple[execute.Task, dict]:
     write_submission(course, "model-0000", lab, content)
     task = execute.Task("model-0000", lab.id, lab.notebook_stem, str(course / "submitted" / "model-0000" / lab.id),
                         str(course / "release" / lab.id), db_url)
-    kernels = execute.KernelPrestarter(Path(tempfile.mkdtemp(dir=execute.short_scratch_root())),
-                                       execute.kernel_environment(1), prestart=False)
-    result = execute.run_submission(task, load_nbgrader_config(course), kernels)
+    with tempfile.TemporaryDirectory(dir=execute.short_scratch_root()) as scratch:
+        kernels = execute.KernelPrestarter(Path(scratch), execute.kernel_environment(1), prestart=False)
+        result = execute.run_submission(task, load_nbgrader_config(course), kernels)
     if result["status"] != "graded":
         raise SystemExit(f"the solution of {lab.id} did not grade cleanly: {result['reason']}")
     return task, result
@@ -167,7 +169,9 @@ def main() -> int:
     overhead = args.overhead
     if overhead is None:
         overhead = max(0.0, args.wall * args.run_workers / len(times) - statistics.mean(times)) if args.wall else 0.0
-    recorded, course = record_times(args.record_count, args.lab, Path(tempfile.mkdtemp(prefix="throughput-model-")))
+    workspace = Path(tempfile.mkdtemp(prefix="throughput-model-"))
+    atexit.register(shutil.rmtree, workspace, ignore_errors=True)
+    recorded, course = record_times(args.record_count, args.lab, workspace)
     a, b_measured = record_growth(recorded)
     b, saves = save_growth(course)
     record = lambda n: a + b * n  # noqa: E731

@@ -24,8 +24,10 @@ Dry run:
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -277,6 +279,7 @@ def main() -> int:
     course, curriculum, labs = release_course(workspace / "course", [args.lab])
     lab = labs[0]
     scratch = Path(tempfile.mkdtemp(prefix="aicl-wtg-", dir=execute.short_scratch_root()))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     from autograder.gradebook import snapshot_gradebook
 
     started = time.perf_counter()
