@@ -113,9 +113,10 @@ class Grader:
                             course, env)
 
 
-def has_cluster_option() -> bool:
+def has_cluster_option(course: Path) -> bool:
+    """Whether the autograder that grades ``course`` has --cluster (asked from there, as the runs are)."""
     help_text = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], capture_output=True,
-                               text=True).stdout
+                               text=True, cwd=course).stdout
     return "--cluster" in help_text
 
 
@@ -212,7 +213,7 @@ def main() -> int:
     graders = [Grader(STOCK, lab_ids, 1, args.cell_timeout), Grader(POOL, lab_ids, args.workers, args.cell_timeout)]
     if args.no_cluster:
         print("--no-cluster: `autograder grade --cluster local` not measured")
-    elif has_cluster_option():
+    elif has_cluster_option(master):
         graders.append(Grader(CLUSTER, lab_ids, args.workers, args.cell_timeout, ["--cluster", "local"]))
     else:
         print("--cluster local: not measured: this autograder has no --cluster option")

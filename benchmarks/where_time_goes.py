@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import functools
+import inspect
 import os
 import shutil
 import subprocess
@@ -113,7 +114,6 @@ def _instrument(parts: dict, marks: dict) -> None:
     execute.MarkHiddenTests.preprocess = timed(parts, "MarkHiddenTests", execute.MarkHiddenTests.preprocess)
     original_fill = execute.fill_working_copy
     execute.fill_working_copy = lambda task: timed(parts, "working copy filled", original_fill(task))
-    execute.KERNEL_LAUNCHER = timed(parts, "kernel launch (sandboxed, until started)", execute.KERNEL_LAUNCHER)
 
     run = execute.GradingExecute.preprocess
 
@@ -145,11 +145,21 @@ def init_child(course_root: str, scratch: str, threads: int) -> None:
     started = time.perf_counter()
     sandbox = Sandbox(Limits())
     _child["sandbox_setup"] = time.perf_counter() - started
-    execute.KERNEL_LAUNCHER = execute.sandboxed_launcher(sandbox)
     _child["parts"], _child["marks"] = defaultdict(float), {}
     _instrument(_child["parts"], _child["marks"])
+    launcher = timed(_child["parts"], "kernel launch (sandboxed, until started)", execute.sandboxed_launcher(sandbox))
     _child["config"] = load_nbgrader_config(Path(course_root))
-    _child["kernels"] = execute.KernelPrestarter(Path(scratch), execute.kernel_environment(threads), prestart=False)
+    _child["kernels"] = sandboxed_kernels(Path(scratch), execute.kernel_environment(threads), launcher)
+
+
+def sandboxed_kernels(scratch: Path, env: dict, launcher) -> execute.KernelPrestarter:
+    """A KernelPrestarter that starts its kernels with ``launcher`` after filling their folder, as a
+    sandboxed worker's does; its launcher is an argument (or, in earlier versions, the module's
+    KERNEL_LAUNCHER)."""
+    if "launcher" in inspect.signature(execute.KernelPrestarter).parameters:
+        return execute.KernelPrestarter(scratch, env, prestart=False, launcher=launcher)
+    execute.KERNEL_LAUNCHER = launcher
+    return execute.KernelPrestarter(scratch, env, prestart=False)
 
 
 def grade_once(task: execute.Task) -> tuple[dict, dict, float]:
