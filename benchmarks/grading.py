@@ -43,12 +43,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import (  # noqa: E402
-    Copies, Run, bench_env, gradebook_scores, load_line, median, own_execution, release_course, run_measured,
-    write_submission,
+    Copies, Run, bench_env, cohort, execute, grade, gradebook_scores, load_line, median, own_execution,
+    release_course, run_measured, write_submission,
 )
-from autograder import cohort  # noqa: E402
-from autograder.execute import DEFAULT_NOTEBOOK_BUDGET  # noqa: E402
-from autograder.grade import default_workers  # noqa: E402
+
+DEFAULT_NOTEBOOK_BUDGET, default_workers = execute.DEFAULT_NOTEBOOK_BUDGET, grade.default_workers
 
 DEFAULT_LABS = ["01-data-matters", "02-preparing-data", "03-how-models-learn", "04-checking-results", "05-monitoring"]
 BENCH_VARIANTS = ["solution", "alternative-1", "wrong-1", "partial", "blank", "late", "deleted-test-cell", "wrong-2"]

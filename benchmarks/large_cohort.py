@@ -32,10 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import bench_env, load_line, release_course, run_measured, write_submission  # noqa: E402
-from autograder import cohort  # noqa: E402
-from autograder.curriculum import load_curriculum  # noqa: E402
-from autograder.grade import default_workers  # noqa: E402
+from bench_common import (  # noqa: E402
+    bench_env, cohort, grade, load_curriculum, load_line, release_course, run_measured, write_submission,
+)
+
+default_workers = grade.default_workers
 
 MiB = 2 ** 20
 

@@ -39,9 +39,10 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import median, release_course, write_submission  # noqa: E402
-from autograder import cohort, execute  # noqa: E402
-from autograder.curriculum import load_curriculum  # noqa: E402
+from bench_common import (  # noqa: E402
+    cohort, execute, grade, gradebook, load_curriculum, load_nbgrader_config, median, outcomes, read_timestamp,
+    release_course, write_submission,
+)
 
 WORKERS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -83,13 +84,11 @@ def save_growth(course: Path, sizes=(100, 1000, 4000)) -> tuple[float, dict[int,
     ``outcomes.json`` at every record), from saves of stores holding ``sizes`` copies of a real outcome."""
     from dataclasses import replace
 
-    from autograder.outcomes import OutcomeStore
-
-    real = next(iter(OutcomeStore(course).outcomes.values()))
+    real = next(iter(outcomes.OutcomeStore(course).outcomes.values()))
     measured = {}
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            store = OutcomeStore(Path(folder))
+            store = outcomes.OutcomeStore(Path(folder))
             store.outcomes = {(f"s{i:06d}", real.lab): replace(real, student=f"s{i:06d}") for i in range(size)}
             runs = []
             for _ in range(3):
@@ -109,8 +108,6 @@ def execution_times(outcomes: Path) -> list[float]:
 
 def graded_result(course: Path, lab, db_url: str) -> tuple[execute.Task, dict]:
     """One real graded result of ``lab``'s solution (a plain kernel: the sandbox does not change what is recorded)."""
-    from autograder.gradebook import load_nbgrader_config
-
     content = cohort.lab_notebooks(load_curriculum(course), lab)["solution"]
     write_submission(course, "model-0000", lab, content)
     task = execute.Task("model-0000", lab.id, lab.notebook_stem, str(course / "submitted" / "model-0000" / lab.id),
@@ -126,24 +123,20 @@ def graded_result(course: Path, lab, db_url: str) -> tuple[execute.Task, dict]:
 def record_times(count: int, lab_id: str, workspace: Path) -> tuple[list[float], Path]:
     """Seconds of ``Recorder.record`` for ``count`` learners in turn, each a new learner with the same
     real result, on a real gradebook (what the trusted client does once per submission)."""
-    from autograder.gradebook import GradebookWriter, read_timestamp, snapshot_gradebook
-    from autograder.grade import Recorder, Submission, fingerprint
-    from autograder.outcomes import OutcomeStore
-
     course, curriculum, labs = release_course(workspace / "course", [lab_id])
     lab = labs[0]
-    db_url = snapshot_gradebook(course, workspace / "snapshot.db")
+    db_url = gradebook.snapshot_gradebook(course, workspace / "snapshot.db")
     task, result = graded_result(course, lab, db_url)
     source = Path(task.submitted_dir)
     found = []
-    with GradebookWriter(course) as writer:
-        recorder = Recorder(curriculum, writer, OutcomeStore(course))
+    with gradebook.GradebookWriter(course) as writer:
+        recorder = grade.Recorder(curriculum, writer, outcomes.OutcomeStore(course))
         for i in range(count):
             student = f"model-{i + 1:04d}"
             write_submission(course, student, lab, (source / lab.notebook).read_bytes())
             folder = course / "submitted" / student / lab.id
-            submission = Submission(student, lab.id, folder, [task.notebook], fingerprint(folder, [task.notebook]),
-                                    read_timestamp(folder))
+            submission = grade.Submission(student, lab.id, folder, [task.notebook],
+                                          grade.fingerprint(folder, [task.notebook]), read_timestamp(folder))
             started = time.perf_counter()
             recorder.record(submission, [{**result, "student": student}])
             found.append(time.perf_counter() - started)

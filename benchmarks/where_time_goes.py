@@ -41,9 +41,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import THREAD_VARIABLES, median, parse_stamp, release_course, write_submission  # noqa: E402
-from autograder import cohort, execute, tamper  # noqa: E402
-from autograder.curriculum import load_curriculum  # noqa: E402
+from bench_common import (  # noqa: E402
+    THREAD_VARIABLES, cohort, execute, grade, gradebook, load_curriculum, load_nbgrader_config, median, outcomes,
+    parse_stamp, read_timestamp, release_course, start_sandbox, tamper, write_submission,
+)
 
 TOTAL = "run_submission, in all"
 EXECUTE = "nbgrader Execute (GradingExecute), in all"
@@ -139,11 +140,8 @@ def _instrument(parts: dict, marks: dict) -> None:
 
 def init_child(course_root: str, scratch: str, threads: int) -> None:
     """A grading worker as `autograder grade` makes it (sandboxed kernels), with every step timed."""
-    from autograder.gradebook import load_nbgrader_config
-    from autograder.sandbox import Limits, Sandbox
-
     started = time.perf_counter()
-    sandbox = Sandbox(Limits())
+    sandbox = start_sandbox()
     _child["sandbox_setup"] = time.perf_counter() - started
     _child["parts"], _child["marks"] = defaultdict(float), {}
     _instrument(_child["parts"], _child["marks"])
@@ -177,10 +175,8 @@ def kernel_starts(repeats: int, env: dict) -> dict[str, list[float]]:
     """Seconds from launch until a kernel answers kernel_info: plain, and in the sandbox."""
     from jupyter_core.utils import run_sync
 
-    from autograder.sandbox import Limits, Sandbox
-
     launchers = {"kernel start, plain (until kernel_info)": execute.launch_local_kernel,
-                 "kernel start, sandboxed (until kernel_info)": execute.sandboxed_launcher(Sandbox(Limits()))}
+                 "kernel start, sandboxed (until kernel_info)": execute.sandboxed_launcher(start_sandbox())}
     found = defaultdict(list)
     for _ in range(repeats):
         for label, launch in launchers.items():
@@ -201,12 +197,10 @@ def kernel_starts(repeats: int, env: dict) -> dict[str, list[float]]:
 def sandbox_costs(repeats: int) -> dict[str, list[float]]:
     """The sandbox's own costs: set-up (once per worker), a cgroup (once per kernel), and a trivial
     process started inside it against the same process started plainly."""
-    from autograder.sandbox import Limits, Sandbox
-
     found = defaultdict(list)
     for _ in range(repeats):
         started = time.perf_counter()
-        sandbox = Sandbox(Limits())
+        sandbox = start_sandbox()
         found["sandbox set-up (once per worker: bwrap found, probe run)"].append(time.perf_counter() - started)
         with tempfile.TemporaryDirectory(dir=execute.short_scratch_root()) as folder:
             (Path(folder) / execute.KERNEL_RUNTIME_FOLDER).mkdir()
@@ -249,21 +243,16 @@ def run_workers(tasks, course: Path, scratch: Path, workers: int, threads: int) 
         return list(pool.map(grade_once, tasks))
 
 
-def record_times(course: Path, tasks, outcomes) -> list[float]:
+def record_times(course: Path, tasks, graded) -> list[float]:
     """Seconds the trusted side takes to record each result in the real gradebook (Recorder.record)."""
-    from autograder.curriculum import load_curriculum
-    from autograder.gradebook import GradebookWriter, read_timestamp
-    from autograder.grade import Recorder, Submission, fingerprint
-    from autograder.outcomes import OutcomeStore
-
     curriculum = load_curriculum(course)
     found = []
-    with GradebookWriter(course) as writer:
-        recorder = Recorder(curriculum, writer, OutcomeStore(course))
-        for task, (_, result, _) in zip(tasks, outcomes):
+    with gradebook.GradebookWriter(course) as writer:
+        recorder = grade.Recorder(curriculum, writer, outcomes.OutcomeStore(course))
+        for task, (_, result, _) in zip(tasks, graded):
             folder = Path(task.submitted_dir)
-            submission = Submission(task.student, task.lab, folder, [task.notebook],
-                                    fingerprint(folder, [task.notebook]), read_timestamp(folder))
+            submission = grade.Submission(task.student, task.lab, folder, [task.notebook],
+                                          grade.fingerprint(folder, [task.notebook]), read_timestamp(folder))
             started = time.perf_counter()
             recorder.record(submission, [result])
             found.append(time.perf_counter() - started)
@@ -290,10 +279,8 @@ def main() -> int:
     lab = labs[0]
     scratch = Path(tempfile.mkdtemp(prefix="aicl-wtg-", dir=execute.short_scratch_root()))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-    from autograder.gradebook import snapshot_gradebook
-
     started = time.perf_counter()
-    db_url = snapshot_gradebook(course, scratch / "gradebook-snapshot.db")
+    db_url = gradebook.snapshot_gradebook(course, scratch / "gradebook-snapshot.db")
     snapshot = time.perf_counter() - started
     threads = max(1, (os.cpu_count() or 1) // 2)
     env = execute.kernel_environment(threads)

@@ -12,12 +12,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from bench_common import subtree_rss, worker_of  # noqa: E402
+from bench_common import subtree_rss, tamper, worker_of  # noqa: E402
 from grading import agreement, round_order  # noqa: E402
 from throughput_model import paper_throughput, simulate  # noqa: E402
 from where_time_goes import cell_phases  # noqa: E402
 
-from autograder.tamper import MARK  # noqa: E402
+MARK = tamper.MARK
 
 
 def test_round_order_puts_each_grader_first_once_over_as_many_rounds():
