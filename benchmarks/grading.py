@@ -1,16 +1,32 @@
-"""Benchmark: stock `nbgrader autograde` against `autograder grade` on the same cohort of real labs.
+"""Benchmark: stock `nbgrader autograde` against `autograder grade` (local pool, and `--cluster local`), like for like.
 
-Builds one cohort (default 40+ submissions of the ready labs: solution, alternative, wrong, partial,
-blank, late and deleted-cell variants; no corrupt files, which stock nbgrader cannot grade), copies
-it into two identical course folders, then grades one with stock nbgrader (one `nbgrader autograde
-LAB` per lab, as an instructor would run it) and the other with this pipeline, one after the other
-on this machine. Prints both wall times, their ratio, whether the scores agree cell by cell, the
-peak memory of each (the grader and all its children, kernels included), and the compute limit:
-the sum of each notebook's own execution time (first cell start to last cell end, as measured by
-this pipeline) divided by the workers, i.e. the best any N-worker grader could do without making
-the learners' code itself faster.
+Builds one cohort (default 40 submissions of labs 01-05: solution, alternative, wrong, partial,
+blank, late and deleted-cell variants; no corrupt files, which stock nbgrader cannot grade), then
+runs ``--rounds`` rounds. Each round grades a fresh copy of the same cohort with every grader, in
+an order that rotates from round to round (round 1 stock first, round 2 the local pool first, ...),
+after one warm-up run of each grader on a small cohort (one solution per lab) so that the disk
+caches are warmed the same way for all. Every grader gets:
 
-Run: .venv/bin/python benchmarks/grading.py [--learners 40] [--workers 2] [--lab 01-data-matters ...]
+- the same per-cell timeout: stock through its nbgrader config (``c.Execute.timeout`` and
+  ``c.ExecutePreprocessor.timeout``, appended to the course's ``nbgrader_config.py``), ours through
+  ``--cell-timeout`` (and a notebook budget it never reaches, so no solution is timed first);
+- the same math-thread caps (OMP/OPENBLAS/MKL/NUMEXPR_NUM_THREADS = cores / workers, set in the
+  environment of every run; ``autograder.execute.kernel_environment`` keeps values already set).
+
+The fair compute limit is stock's own per-notebook execution time (stock runs one notebook at a
+time, uncontended; first cell start to last cell reply, from nbclient's timing metadata in its
+autograded notebooks), summed, divided by the workers: what an N-worker grader would take if it
+added nothing and parallel kernels did not slow each other. Printed, as medians over the rounds:
+wall time, speed-up over stock, overhead over the fair limit, peak memory (grader and all its
+children) and of the heaviest worker (a process running kernels, with them), throughput, and
+whether the scores equal stock's cell by cell. The load average is printed around every run; a
+round that starts above 0.5 is flagged, and its figures are not those of a quiet machine.
+
+Figures for the issue (quiet machine, 2 cores):
+    .venv/bin/python benchmarks/grading.py --learners 40 --rounds 3 --workers 2
+Dry run (proves it runs end to end; its figures mean nothing):
+    .venv/bin/python benchmarks/grading.py --learners 6 --rounds 2 --lab 01-data-matters --lab 02-preparing-data
+Until `autograder grade` has --cluster, that column says "not measured"; --no-cluster skips it.
 It works in a temporary folder (or --workspace) and leaves the repository untouched.
 """
 
@@ -18,179 +34,200 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench_common import (  # noqa: E402
+    Copies, Run, bench_env, cohort, execute, grade, gradebook_scores, load_line, median, own_execution,
+    release_course, run_measured, write_submission,
+)
 
-from autograder.demo import cohort  # noqa: E402
-from autograder.curriculum import load_curriculum  # noqa: E402
-from autograder.demo.run import prepare_workspace  # noqa: E402
-from autograder.grading.grade import default_workers  # noqa: E402
-from autograder.grading.outcomes import load_outcomes  # noqa: E402
-from autograder.release import release  # noqa: E402
+DEFAULT_NOTEBOOK_BUDGET, default_workers = execute.DEFAULT_NOTEBOOK_BUDGET, grade.default_workers
 
+DEFAULT_LABS = ["01-data-matters", "02-preparing-data", "03-how-models-learn", "04-checking-results", "05-monitoring"]
 BENCH_VARIANTS = ["solution", "alternative-1", "wrong-1", "partial", "blank", "late", "deleted-test-cell", "wrong-2"]
+STOCK, POOL, CLUSTER = "stock nbgrader", "autograder pool", "autograder --cluster local"
+MiB = 2 ** 20
 
 
-class PeakMemory:
-    """Sample the resident memory of a process and all its descendants; keep the peak."""
-
-    def __init__(self, pid: int, interval: float = 0.2):
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                parent = psutil.Process(self.pid)
-                total = 0
-                for process in [parent, *parent.children(recursive=True)]:
-                    try:
-                        total += process.memory_info().rss
-                    except psutil.Error:
-                        pass
-                self.peak = max(self.peak, total)
-            except psutil.Error:
-                pass
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+def build_cohort(course: Path, curriculum, labs, learners: int) -> None:
+    """``learners`` submissions, one lab each, labs and variants taken in turn."""
+    notebooks = {lab.id: cohort.lab_notebooks(curriculum, lab) for lab in labs}
+    for i, learner in enumerate(cohort.make_learners(learners)):
+        lab = labs[i % len(labs)]
+        variant = BENCH_VARIANTS[(i // len(labs)) % len(BENCH_VARIANTS)]
+        write_submission(course, learner.id, lab, notebooks[lab.id][variant], late=variant == "late")
 
 
-def run_measured(command: list[str], cwd: Path, env: dict) -> tuple[float, int, int]:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    with PeakMemory(process.pid) as memory:
-        _, err = process.communicate()
-    if process.returncode != 0:
-        print(f"  {' '.join(command[:4])}... exited {process.returncode}: {err.decode()[-800:]}", file=sys.stderr)
-    return time.perf_counter() - started, memory.peak, process.returncode
+def same_cell_timeout(course: Path, seconds: int) -> None:
+    """Give stock nbgrader the per-cell timeout ours gets with --cell-timeout (its Execute reads either)."""
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as handle:
+        handle.write(f"\n# benchmark: the same per-cell timeout as `autograder grade --cell-timeout {seconds}`\n"
+                     f"c.Execute.timeout = {seconds}\nc.ExecutePreprocessor.timeout = {seconds}\n")
 
 
-def build(workspace: Path, learners: int, labs: list[str] | None) -> tuple[Path, Path, list]:
-    stock = prepare_workspace(ROOT, workspace / "stock")
-    curriculum = load_curriculum(stock)
-    released = release(curriculum, labs or [lab.id for lab in curriculum.ready_labs], due=cohort.DUE,
-                       echo=lambda *a: None)
-    ready = [curriculum.lab(lab_id) for lab_id, path in released.items() if isinstance(path, Path)]
-    people = cohort.make_learners(learners)
-    notebooks = {lab.id: cohort.lab_notebooks(curriculum, lab) for lab in ready}
-    plan = []
-    for i, learner in enumerate(people):
-        lab = ready[i % len(ready)]
-        variant = BENCH_VARIANTS[(i // len(ready)) % len(BENCH_VARIANTS)]
-        folder = stock / "submitted" / learner.id / lab.id
-        folder.mkdir(parents=True)
-        (folder / lab.notebook).write_bytes(notebooks[lab.id][variant])
-        when = cohort.DUE + cohort.timedelta(hours=5) if variant == "late" else cohort.DUE - cohort.timedelta(days=1)
-        (folder / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-        plan.append((learner.id, lab.id, variant))
-    ours = workspace / "ours"
-    shutil.copytree(stock, ours)
-    return stock, ours, ready
+def round_order(graders: list[str], round_index: int) -> list[str]:
+    """The graders' order in round ``round_index`` (0-based): rotated by one each round, so that over
+    as many rounds as graders each one runs first, second, ... once."""
+    shift = round_index % len(graders)
+    return graders[shift:] + graders[:shift]
 
 
-def scores(root: Path) -> dict:
-    from nbgrader.api import Gradebook
-
-    found = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        for assignment in gb.assignments:
-            for submission in assignment.submissions:
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        found[(submission.student.id, assignment.name, grade.name)] = grade.score
-    return found
+def agreement(reference: dict, other: dict) -> tuple[int, int, list]:
+    """(cells with equal scores, cells in either gradebook, the keys that differ)."""
+    keys = set(reference) | set(other)
+    differ = sorted(k for k in keys if reference.get(k) != other.get(k))
+    return len(keys) - len(differ), len(keys), differ
 
 
-def own_execution(root: Path) -> float:
-    """Sum over autograded notebooks of first cell start to last cell reply, from nbclient's timing
-    metadata; the same measure for both graders, so it shows how much the machine slowed each one."""
-    import nbformat
+def combine(runs: list[Run]) -> Run:
+    """Several commands run one after another, as one run (stock: one `nbgrader autograde` per lab)."""
+    return Run(sum(r.seconds for r in runs), max(r.peak for r in runs), max(r.peak_worker for r in runs),
+               max(r.returncode for r in runs), runs[0].load_before, runs[-1].load_after,
+               "\n".join(r.stderr for r in runs if r.returncode))
 
-    total = 0.0
-    for path in root.glob("autograded/*/*/*.ipynb"):
-        stamps = [cell.get("metadata", {}).get("execution", {}) for cell in nbformat.read(path, as_version=4).cells]
-        starts = [s["iopub.execute_input"] for s in stamps if "iopub.execute_input" in s]
-        ends = [s["shell.execute_reply"] for s in stamps if "shell.execute_reply" in s]
-        if starts and ends:
-            parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
-            total += (max(map(parse, ends)) - min(map(parse, starts))).total_seconds()
-    return total
+
+@dataclass
+class Grader:
+    """How to run one grader on a course folder."""
+
+    name: str
+    lab_ids: list[str]
+    workers: int
+    cell_timeout: int
+    extra: list[str] = field(default_factory=list)
+
+    def run(self, course: Path, env: dict) -> Run:
+        if self.name == STOCK:
+            return combine([run_measured([sys.executable, "-m", "nbgrader", "autograde", lab_id], course, env)
+                            for lab_id in self.lab_ids])
+        return run_measured([sys.executable, "-m", "autograder", "grade", *self.lab_ids, "--workers",
+                             str(self.workers), "--cell-timeout", str(self.cell_timeout), "--notebook-budget",
+                             str(max(self.cell_timeout, DEFAULT_NOTEBOOK_BUDGET)), "--no-progress", *self.extra],
+                            course, env)
+
+
+def has_cluster_option(course: Path) -> bool:
+    """Whether the autograder that grades ``course`` has --cluster (asked from there, as the runs are)."""
+    help_text = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], capture_output=True,
+                               text=True, cwd=course).stdout
+    return "--cluster" in help_text
+
+
+@dataclass
+class Measured:
+    """One grader's runs over the rounds."""
+
+    runs: list[Run] = field(default_factory=list)
+    own: list[float] = field(default_factory=list)          # notebooks' own execution time, summed
+    agree: list[tuple[int, int, list]] = field(default_factory=list)
+
+
+def measure_round(graders: list[Grader], order: list[str], copies: Copies, env: dict, index: int,
+                  results: dict[str, Measured]) -> None:
+    """Grade a fresh copy of the cohort with each grader in ``order``; compare scores with stock's."""
+    courses = {}
+    for name in order:
+        grader = next(g for g in graders if g.name == name)
+        course = copies.fresh(f"round{index + 1}-{name.split()[-1].strip('-')}")
+        run = grader.run(course, env)
+        print(load_line(f"round {index + 1}, {name}: {run.seconds:.1f} s", run))
+        if run.returncode:
+            print(f"    {name} exited {run.returncode}: {run.stderr[-800:]}", file=sys.stderr)
+        results[name].runs.append(run)
+        results[name].own.append(own_execution(course))
+        courses[name] = course
+    stock = gradebook_scores(courses[STOCK])
+    for name, course in courses.items():
+        results[name].agree.append(agreement(stock, gradebook_scores(course)))
+        copies.discard(course)
+
+
+def warm_up(graders: list[Grader], copies: Copies, env: dict) -> None:
+    """One run of each grader on the small warm-up cohort, not counted: the same files cached for all."""
+    for grader in graders:
+        course = copies.fresh(f"warm-up-{grader.name.split()[-1].strip('-')}")
+        run = grader.run(course, env)
+        print(load_line(f"warm-up, {grader.name}: {run.seconds:.1f} s", run))
+        copies.discard(course)
+
+
+def report(results: dict[str, Measured], submissions: int, workers: int) -> None:
+    """The table of medians over the rounds, one column per grader."""
+    names = list(results)
+    stock_wall = median(r.seconds for r in results[STOCK].runs)
+    limit = median(results[STOCK].own) / workers
+    rows = [("wall time, median (s)", lambda m: f"{median(r.seconds for r in m.runs):.1f}"),
+            ("speed-up (stock / this)", lambda m: f"{stock_wall / median(r.seconds for r in m.runs):.2f}x"),
+            ("over the fair limit", lambda m: f"{100 * (median(r.seconds for r in m.runs) / limit - 1):+.0f} %"),
+            ("throughput (submissions/s)", lambda m: f"{submissions / median(r.seconds for r in m.runs):.3f}"),
+            ("peak memory, all (MiB)", lambda m: f"{median(r.peak for r in m.runs) / MiB:.0f}"),
+            ("peak memory, one worker (MiB)", lambda m: f"{median(r.peak_worker for r in m.runs) / MiB:.0f}"),
+            ("notebooks' own time, summed (s)", lambda m: f"{median(m.own):.1f}"),
+            ("  against stock's (parallel slow-down)", lambda m: f"{median(m.own) / median(results[STOCK].own):.2f}x"),
+            ("scores equal to stock (worst round)",
+             lambda m: "{}/{}".format(*min(m.agree, key=lambda a: a[0] - a[1])[:2])),
+            ("runs that exited non-zero", lambda m: str(sum(1 for r in m.runs if r.returncode)))]
+    print(f"\n{'':<38}" + "".join(f"{name:>28}" for name in names))
+    for label, cell in rows:
+        print(f"{label:<38}" + "".join(f"{cell(results[name]):>28}" for name in names))
+    print(f"\nfair compute limit: stock's own notebook time {median(results[STOCK].own):.1f} s / {workers} workers "
+          f"= {limit:.1f} s")
+    if POOL in results and CLUSTER in results:
+        pool, cluster = (median(r.seconds for r in results[n].runs) for n in (POOL, CLUSTER))
+        print(f"cluster vs local pool: {100 * (cluster / pool - 1):+.1f} % wall time")
+    for name in names:
+        for _, _, differ in results[name].agree:
+            for key in differ[:5]:
+                print(f"  {name} differs from stock at {key}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=40, help="submissions (one lab each; default 40)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each grader once per round (default 3)")
     parser.add_argument("--workers", type=int, default=default_workers())
-    parser.add_argument("--lab", action="append", default=None, help="only this lab (repeatable)")
-    parser.add_argument("--workspace", type=Path, default=None, help="keep the two course folders here")
+    parser.add_argument("--lab", action="append", default=None, help=f"only this lab (repeatable; default "
+                        f"{', '.join(DEFAULT_LABS)})")
+    parser.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell, for every grader")
+    parser.add_argument("--no-cluster", action="store_true", help="do not run `autograder grade --cluster local`")
+    parser.add_argument("--no-warm-up", action="store_true", help="skip the uncounted warm-up runs")
+    parser.add_argument("--workspace", type=Path, default=None, help="work here (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep every graded course folder")
     args = parser.parse_args()
     workspace = args.workspace or Path(tempfile.mkdtemp(prefix="grading-bench-"))
-    workspace.mkdir(parents=True, exist_ok=True)
     print(f"building the cohort in {workspace} ...")
-    stock, ours, labs = build(workspace, args.learners, args.lab)
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    print(f"{args.learners} submissions over {len(labs)} labs; {os.cpu_count()} CPUs; "
-          f"load average before: {os.getloadavg()[0]:.1f}")
-
-    print("stock nbgrader autograde (one CLI per lab) ...")
-    stock_time, stock_peak = 0.0, 0
-    for lab in labs:
-        seconds, peak, _ = run_measured([sys.executable, "-m", "nbgrader", "autograde", lab.id], stock, env)
-        stock_time += seconds
-        stock_peak = max(stock_peak, peak)
-    print(f"autograder grade --workers {args.workers} ...")
-    ours_time, ours_peak, _ = run_measured(
-        [sys.executable, "-m", "autograder", "grade", *[lab.id for lab in labs], "--workers", str(args.workers),
-         "--no-progress"], ours, env)
-
-    stock_scores, our_scores = scores(stock), scores(ours)
-    keys = set(stock_scores) | set(our_scores)
-    agree = sum(stock_scores.get(k) == our_scores.get(k) for k in keys)
-    differ = sorted(k for k in keys if stock_scores.get(k) != our_scores.get(k))
-    outcomes = load_outcomes(ours)
-    own = sum(o.execution_seconds for o in outcomes)
-    limit = own / args.workers
-    print()
-    print(f"{'submissions':<34}{args.learners}")
-    print(f"{'stock nbgrader wall time':<34}{stock_time:8.1f} s")
-    print(f"{'autograder wall time':<34}{ours_time:8.1f} s   ({args.workers} workers)")
-    print(f"{'speed-up (stock / autograder)':<34}{stock_time / ours_time:8.2f} x")
-    print(f"{'scores agreeing (per graded cell)':<34}{agree}/{len(keys)}")
-    for key in differ[:10]:
-        print(f"    differs: {key}: stock {stock_scores.get(key)} vs autograder {our_scores.get(key)}")
-    print(f"{'peak memory, stock':<34}{stock_peak / 2**20:8.0f} MiB")
-    print(f"{'peak memory, autograder':<34}{ours_peak / 2**20:8.0f} MiB")
-    print(f"{'notebooks own execution, summed':<34}{own:8.1f} s   (autograder's own measure)")
-    stock_own, ours_own = own_execution(stock), own_execution(ours)
-    print(f"{'  same, from cell timing: stock':<34}{stock_own:8.1f} s")
-    print(f"{'  same, from cell timing: autograder':<34}{ours_own:8.1f} s")
-    if stock_own:
-        print(f"{'  slow-down of learners code':<34}{ours_own / stock_own:8.2f} x   (parallel kernels and other load; "
-              "1.0 on an idle machine with one kernel per core)")
-    print(f"{'compute limit (sum / workers)':<34}{limit:8.1f} s")
-    print(f"{'autograder vs compute limit':<34}{100 * (ours_time / limit - 1):+8.1f} %")
-    print(f"{'load average after':<34}{os.getloadavg()[0]:8.1f}")
-    print(f"course folders: {stock} and {ours}")
+    master, curriculum, labs = release_course(workspace / "cohort", args.lab or DEFAULT_LABS)
+    same_cell_timeout(master, args.cell_timeout)
+    warm, _, _ = release_course(workspace / "warm-cohort", [lab.id for lab in labs])
+    same_cell_timeout(warm, args.cell_timeout)
+    build_cohort(master, curriculum, labs, args.learners)
+    build_cohort(warm, curriculum, labs, len(labs))
+    lab_ids = [lab.id for lab in labs]
+    graders = [Grader(STOCK, lab_ids, 1, args.cell_timeout), Grader(POOL, lab_ids, args.workers, args.cell_timeout)]
+    if args.no_cluster:
+        print("--no-cluster: `autograder grade --cluster local` not measured")
+    elif has_cluster_option(master):
+        graders.append(Grader(CLUSTER, lab_ids, args.workers, args.cell_timeout, ["--cluster", "local"]))
+    else:
+        print("--cluster local: not measured: this autograder has no --cluster option")
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    env = bench_env(threads)
+    print(f"{args.learners} submissions over {len(labs)} labs; {os.cpu_count()} CPUs; {args.workers} workers; "
+          f"{args.cell_timeout} s per cell and {threads} math thread(s) per kernel for every grader")
+    if not args.no_warm_up:
+        warm_up(graders, Copies(warm), env)
+    results = {g.name: Measured() for g in graders}
+    copies = Copies(master, keep=args.keep)
+    for index in range(args.rounds):
+        measure_round(graders, round_order([g.name for g in graders], index), copies, env, index, results)
+    report(results, args.learners, args.workers)
+    print(f"workspace: {workspace}")
     return 0
 
 
