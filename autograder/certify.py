@@ -45,7 +45,7 @@ from autograder.keys import (
     IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile,
 )
 from autograder.ledger import (
-    certificate_dir, find_revocation, load_ledger, load_revocations, save_ledger, used_status_indexes,
+    certificate_dir, find_revocation, load_ledger, load_revocations, write_ledger, used_status_indexes,
 )
 from autograder.status_list import STATUS_LIST_FILE, list_url, pick_index, publish, status_entry
 from autograder.verify_page import write_verify_page
@@ -209,7 +209,7 @@ def certify_cohort(
     result.status_list_written = url if written else ""
     for track in curriculum.tracks:
         _certify_track(run, cohort, track)
-    save_ledger(root, ledger)
+    write_ledger(root, ledger)
     for track_id in {entry["track"] for entry in result.issued}:  # once per folder, not per certificate
         write_verify_page(certificate_dir(root) / track_id, issuer)  # for whoever is sent the folder
     return result

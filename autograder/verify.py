@@ -40,10 +40,10 @@ from autograder.credentials import (
 from autograder.curriculum import CurriculumError, find_course_root, load_curriculum
 from autograder.keys import IssuerKeyError, load_issuer_profile, load_private_key, private_key_path
 from autograder.ledger import (
-    find_entry, find_revocation, load_ledger, load_revocations, save_revocations,
+    find_entry, find_revocation, load_ledger, load_revocations, write_revocations,
 )
 from autograder.status_list import (
-    ListLoader, StatusListError, check_status, list_url, publish, read_list,
+    ListLoader, StatusListError, check_status, list_url, publish, load_status_list,
     status_list_path as course_list_file,
 )
 
@@ -366,10 +366,10 @@ def status_list_loader(course_root: Path | None = None, list_file: Path | None =
     """
     def load(url: str) -> tuple[dict, str]:
         if list_file is not None:
-            return read_list(list_file), str(list_file)
+            return load_status_list(list_file), str(list_file)
         own = _own_list_url(course_root)
         if own and url == own:
-            return read_list(course_list_file(course_root)), str(course_list_file(course_root))
+            return load_status_list(course_list_file(course_root)), str(course_list_file(course_root))
         where = f"this course's list is {own}" if own else "no course folder with a publish_url was found"
         raise StatusListError(f"the status list {url} is not this course's ({where}), and nothing is "
                               "downloaded")
@@ -463,7 +463,7 @@ def revoke(course_root: Path, target: str, reason: str, now: datetime | None = N
         if entry.get("status_index") is not None:
             record.update(status_index=entry["status_index"], status_list=entry["status_list"])
         revocations.append(record)
-        save_revocations(course_root, revocations)
+        write_revocations(course_root, revocations)
     if record.get("status_index") is not None:
         _publish_status_list(course_root, revocations, record, now)
     return record
