@@ -432,23 +432,7 @@ def revoke(course_root: Path, target: str, reason: str, now: datetime | None = N
     ledger = load_ledger(course_root)
     entry = find_entry(ledger, target)
     if entry is None and Path(target).is_file():
-        try:
-            credential = json.loads(Path(target).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise CurriculumError(f"{target} is not valid JSON ({error}), so not a credential to revoke. "
-                                  "Give its verification code or credential id instead.") from None
-        problems = ["it is not a JSON object"] if not isinstance(credential, dict) else shape_problems(credential)
-        if problems:
-            raise CurriculumError(f"{target} is not a credential ({'; '.join(problems)}). Give its verification "
-                                  "code or credential id instead.")
-        name, student = learner(credential)
-        signed = bool((proof_of(credential) or {}).get("proofValue"))
-        # Its list position is taken from the file only if this course signed it: an edited file must
-        # not set the bit of someone else's credential.
-        position = _status_position(credential) if signed and _signed_here(credential, course_root) else {}
-        entry = find_entry(ledger, credential.get("id") or "") or {
-            "id": credential.get("id"), "code": verification_code(credential) if signed else "",
-            "student": student, "name": name, "track": _track_id(credential, course_root), **position}
+        entry = _entry_from_file(target, ledger, course_root)
     if entry is None or not entry.get("id"):
         raise CurriculumError(
             f"No certificate matches '{target}'. Give its verification code (e.g. ABCD-EFGH-JKLM), its "
@@ -467,6 +451,28 @@ def revoke(course_root: Path, target: str, reason: str, now: datetime | None = N
     if record.get("status_index") is not None:
         _publish_status_list(course_root, revocations, record, now)
     return record
+
+
+def _entry_from_file(target: str, ledger: list[dict], course_root: Path) -> dict:
+    """The ledger entry of the credential in file ``target``, or one made from the file when the
+    ledger does not know it (a credential issued before the ledger, or by a copy of this course)."""
+    try:
+        credential = json.loads(Path(target).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CurriculumError(f"{target} is not valid JSON ({error}), so not a credential to revoke. "
+                              "Give its verification code or credential id instead.") from None
+    problems = ["it is not a JSON object"] if not isinstance(credential, dict) else shape_problems(credential)
+    if problems:
+        raise CurriculumError(f"{target} is not a credential ({'; '.join(problems)}). Give its verification "
+                              "code or credential id instead.")
+    name, student = learner(credential)
+    signed = bool((proof_of(credential) or {}).get("proofValue"))
+    # Its list position is taken from the file only if this course signed it: an edited file must
+    # not set the bit of someone else's credential.
+    position = _status_position(credential) if signed and _signed_here(credential, course_root) else {}
+    return find_entry(ledger, credential.get("id") or "") or {
+        "id": credential.get("id"), "code": verification_code(credential) if signed else "",
+        "student": student, "name": name, "track": _track_id(credential, course_root), **position}
 
 
 def _signed_here(credential: dict, course_root: Path) -> bool:
