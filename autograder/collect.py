@@ -51,7 +51,7 @@ from rich.table import Table
 from autograder.curriculum import Curriculum, Lab, load_curriculum
 from autograder.files import atomic_write_bytes
 from autograder.grading.gradebook import GradebookWriter
-from autograder.roster import RosterError, RosterIndex, read_roster
+from autograder.roster import RosterError, RosterIndex, load_roster
 
 MAX_TOTAL_BYTES = 2 * 1024**3      # a cohort's notebooks, expanded
 MAX_FILE_BYTES = 200 * 1024**2     # one notebook with plots can be large, not this large
@@ -350,8 +350,8 @@ def _format_timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
 
 
-def place(course_root: Path, learner: str, lab: Lab, data: bytes, moment: datetime | None,
-          replace: bool) -> tuple[str, str, Path]:
+def write_submission(course_root: Path, learner: str, lab: Lab, data: bytes, moment: datetime | None,
+                     replace: bool) -> tuple[str, str, Path]:
     """Write one submission; returns (action, reason, destination). Never overwrites silently.
 
     Nothing is read, copied or written through a symbolic link or a special file: one planted in
@@ -431,7 +431,7 @@ def import_submissions(curriculum: Curriculum, download: Path, roster_file: Path
     download = Path(download)
     forced = curriculum.lab(lab_id) if lab_id else None
     try:
-        learners = read_roster(roster_file)
+        learners = load_roster(roster_file)
     except RosterError as error:
         raise ImportFailed(str(error)) from None
     roster = RosterIndex(learners)
@@ -473,7 +473,7 @@ def import_submissions(curriculum: Curriculum, download: Path, roster_file: Path
             writer.ensure_student(learner.id, first_name=learner.first_name, last_name=learner.last_name,
                                   email=learner.email)
     for (learner_id, _), (moment, path, entry, lab, note) in sorted(chosen.items()):
-        action, reason, target = place(root, by_id[learner_id].id, lab, entry.data, moment, replace)
+        action, reason, target = write_submission(root, by_id[learner_id].id, lab, entry.data, moment, replace)
         reason = "; ".join(r for r in (note, reason) if r)
         report.rows.append(Row(path, action, learner_id, lab.id, reason, str(target.relative_to(root))))
     return report

@@ -53,7 +53,7 @@ def _column(header: list[str], choices: tuple[str, ...]) -> str | None:
     return None
 
 
-def read_roster(path: Path) -> list[Learner]:
+def load_roster(path: Path) -> list[Learner]:
     path = Path(path)
     if not path.is_file():
         raise RosterError(f"Roster {path} does not exist. Pass a CSV file with the columns id,name,email.")

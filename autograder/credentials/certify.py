@@ -45,7 +45,7 @@ from autograder.credentials.keys import (
     IssuerKeyError, create_issuer_key, load_private_key, private_key_path, publish_issuer_profile,
 )
 from autograder.credentials.ledger import (
-    certificate_dir, find_revocation, load_ledger, load_revocations, save_ledger, used_status_indexes,
+    certificate_dir, find_revocation, load_ledger, load_revocations, write_ledger, used_status_indexes,
 )
 from autograder.credentials.status_list import STATUS_LIST_FILE, list_url, pick_index, publish, status_entry
 from autograder.credentials.verify_page import write_verify_page
@@ -201,66 +201,94 @@ def certify_cohort(
     issuer = publish_issuer_profile(root, key)
     cohort = load_cohort(root, outcomes=outcomes)
     result.learners = len(cohort.students)
-    now = now or utc_now()
     ledger = load_ledger(root)
-    revocations = load_revocations(root)
-    _, written = publish(root, url=url, issuer=issuer, private_key=key, revocations=revocations, now=now)
+    run = _Issuing(curriculum=curriculum, url=url, issuer=issuer, key=key, now=now or utc_now(),
+                   valid_days=valid_days, ledger=ledger, revocations=load_revocations(root),
+                   used=used_status_indexes(ledger), result=result)
+    _, written = publish(root, url=url, issuer=issuer, private_key=key, revocations=run.revocations, now=run.now)
     result.status_list_written = url if written else ""
-    used = used_status_indexes(ledger)
-
     for track in curriculum.tracks:
-        unavailable = track_unavailable(curriculum, track)
-        if unavailable:
-            result.unavailable[track.id] = unavailable
-        criteria = criteria_text(curriculum, track)
-        for student in cohort.students["student"]:
-            current = next((e for e in ledger if e["student"] == student and e["track"] == track.id
-                            and e["status"] == "current"), None)
-            if unavailable:
-                if current:
-                    result.dropped.append((current, ["the track now lists labs that are not written yet"]))
-                continue
-            decision = decide(cohort, track, student)
-            if not decision.met:
-                if current and not find_revocation(revocations, current["id"]):
-                    result.dropped.append((current, decision.reasons))
-                else:
-                    result.not_met.append(decision)
-                continue
-            digest = fingerprint(decision, criteria)
-            if current:
-                revoked = find_revocation(revocations, current["id"])
-                if revoked:
-                    result.held_back.append((current, revoked.get("reason", "no reason given")))
-                    continue
-                if current["fingerprint"] == digest:
-                    result.unchanged.append(current)
-                    continue
-            status = status_entry(url, pick_index(used))
-            entry = _issue(root, curriculum, issuer, key, decision, criteria, digest, now, valid_days, status)
-            used.add(entry["status_index"])
-            if current:
-                current["status"] = "superseded"
-                current["superseded_by"] = entry["id"]
-                entry["replaces"] = current["id"]
-            ledger.append(entry)
-            result.issued.append(entry)
-    save_ledger(root, ledger)
+        _certify_track(run, cohort, track)
+    write_ledger(root, ledger)
     for track_id in {entry["track"] for entry in result.issued}:  # once per folder, not per certificate
         write_verify_page(certificate_dir(root) / track_id, issuer)  # for whoever is sent the folder
     return result
 
 
-def _issue(root, curriculum, issuer, key, decision: Decision, criteria, digest, now, valid_days, status) -> dict:
-    track = decision.track
-    valid_until = now + timedelta(days=valid_days) if valid_days else None
+@dataclass
+class _Issuing:
+    """What one certify run issues with and records into: the issuer, the ledger, the positions taken."""
+
+    curriculum: Curriculum
+    url: str                      # the status list's address
+    issuer: dict
+    key: object                   # the issuer's private key
+    now: datetime
+    valid_days: int | None
+    ledger: list[dict]
+    revocations: list[dict]
+    used: set[int]                # status-list positions already handed out
+    result: CertifyResult
+
+    def current_entry(self, student: str, track_id: str) -> dict | None:
+        return next((e for e in self.ledger if e["student"] == student and e["track"] == track_id
+                     and e["status"] == "current"), None)
+
+
+def _certify_track(run: _Issuing, cohort: Cohort, track: Track) -> None:
+    """Decide each learner of the cohort for ``track``; a track that cannot be earned yet issues nothing."""
+    unavailable = track_unavailable(run.curriculum, track)
+    if unavailable:
+        run.result.unavailable[track.id] = unavailable
+    criteria = criteria_text(run.curriculum, track)
+    for student in cohort.students["student"]:
+        current = run.current_entry(student, track.id)
+        if unavailable:
+            if current:
+                run.result.dropped.append((current, ["the track now lists labs that are not written yet"]))
+            continue
+        _certify_learner(run, decide(cohort, track, student), current, criteria)
+
+
+def _certify_learner(run: _Issuing, decision: Decision, current: dict | None, criteria: str) -> None:
+    """Issue, keep, hold back or flag one learner's certificate for one track, as ``decision`` says."""
+    result = run.result
+    if not decision.met:
+        if current and not find_revocation(run.revocations, current["id"]):
+            result.dropped.append((current, decision.reasons))
+        else:
+            result.not_met.append(decision)
+        return
+    digest = fingerprint(decision, criteria)
+    if current:
+        revoked = find_revocation(run.revocations, current["id"])
+        if revoked:
+            result.held_back.append((current, revoked.get("reason", "no reason given")))
+            return
+        if current["fingerprint"] == digest:
+            result.unchanged.append(current)
+            return
+    entry = _issue(run, decision, criteria, digest, status_entry(run.url, pick_index(run.used)))
+    run.used.add(entry["status_index"])
+    if current:
+        current["status"] = "superseded"
+        current["superseded_by"] = entry["id"]
+        entry["replaces"] = current["id"]
+    run.ledger.append(entry)
+    result.issued.append(entry)
+
+
+def _issue(run: _Issuing, decision: Decision, criteria: str, digest: str, status: dict) -> dict:
+    """Sign, check and write one certificate (credential JSON and its page); its ledger entry."""
+    track, curriculum, now, root = decision.track, run.curriculum, run.now, run.curriculum.root
+    valid_until = now + timedelta(days=run.valid_days) if run.valid_days else None
     credential = build_credential(
-        issuer=issuer, course_id=curriculum.course_id, track_id=track.id, track_title=track.title,
+        issuer=run.issuer, course_id=curriculum.course_id, track_id=track.id, track_title=track.title,
         track_description=track.description, criteria=criteria, labs=decision.labs,
         learner_id=decision.student, learner_name=decision.name, valid_from=now, valid_until=valid_until,
     )
     credential["credentialStatus"] = status  # signed with the rest: its position cannot be swapped
-    signed = sign(credential, key, created=now, proof_set=True)  # a set of one: the form the OB schema wants
+    signed = sign(credential, run.key, created=now, proof_set=True)  # a set of one: the form the OB schema wants
     problems = validate_ob_schema(signed)
     if problems:  # a defect of this code, not of the learner: issue nothing rather than a non-conformant file
         raise CurriculumError(f"The credential for {decision.student} ({track.id}) breaks the Open Badges 3.0 "

@@ -48,7 +48,7 @@ def load_ledger(course_root: Path) -> list[dict]:
     return _read(ledger_path(course_root), "credentials")
 
 
-def save_ledger(course_root: Path, entries: list[dict]) -> None:
+def write_ledger(course_root: Path, entries: list[dict]) -> None:
     write_json(ledger_path(course_root), {"credentials": entries})
 
 
@@ -56,7 +56,7 @@ def load_revocations(course_root: Path | None = None, path: Path | None = None) 
     return _read(Path(path) if path else revocations_path(course_root), "revoked")
 
 
-def save_revocations(course_root: Path, entries: list[dict]) -> None:
+def write_revocations(course_root: Path, entries: list[dict]) -> None:
     write_json(revocations_path(course_root), {"revoked": entries})
 
 

@@ -171,7 +171,40 @@ def build_credential(
     ``labs``: one dict per lab covered, with ``id``, ``title``, ``share`` (0..1) and
     ``required_share`` (0..1). ``issuer``: the issuer profile (only id, type and name are embedded).
     """
-    achievement_id = stable_urn(course_id, "achievement", track_id)
+    descriptions, results = _lab_claims(course_id, track_id, labs)
+    credential = {
+        "@context": CONTEXTS,
+        "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": f"{track_title} certificate",
+        "issuer": {"id": issuer["id"], "type": ["Profile"], "name": issuer["name"]},
+        "validFrom": format_datetime(valid_from),
+    }
+    if valid_until is not None:
+        credential["validUntil"] = format_datetime(valid_until)
+    credential["credentialSubject"] = {
+        "type": ["AchievementSubject"],
+        "identifier": [
+            {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": learner_name},
+            {"type": "IdentityObject", "identityType": "identifier", "hashed": False, "identityHash": learner_id},
+        ],
+        "achievement": {
+            "id": stable_urn(course_id, "achievement", track_id),
+            "type": ["Achievement"],
+            "achievementType": "Certificate",
+            "name": track_title,
+            "description": track_description,
+            "criteria": {"narrative": criteria},
+            "resultDescription": descriptions,
+            "tag": [track_id, *(lab["id"] for lab in labs)],
+        },
+        "result": results,
+    }
+    return credential
+
+
+def _lab_claims(course_id: str, track_id: str, labs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """One ResultDescription (what the track requires of a lab) and one Result (the learner's share) per lab."""
     descriptions, results = [], []
     for lab in labs:
         description_id = stable_urn(course_id, "achievement", track_id, "lab", lab["id"])
@@ -190,35 +223,7 @@ def build_credential(
             "value": percent(lab["share"]),
             "status": "Completed",
         })
-    credential = {
-        "@context": CONTEXTS,
-        "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": f"{track_title} certificate",
-        "issuer": {"id": issuer["id"], "type": ["Profile"], "name": issuer["name"]},
-        "validFrom": format_datetime(valid_from),
-    }
-    if valid_until is not None:
-        credential["validUntil"] = format_datetime(valid_until)
-    credential["credentialSubject"] = {
-        "type": ["AchievementSubject"],
-        "identifier": [
-            {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": learner_name},
-            {"type": "IdentityObject", "identityType": "identifier", "hashed": False, "identityHash": learner_id},
-        ],
-        "achievement": {
-            "id": achievement_id,
-            "type": ["Achievement"],
-            "achievementType": "Certificate",
-            "name": track_title,
-            "description": track_description,
-            "criteria": {"narrative": criteria},
-            "resultDescription": descriptions,
-            "tag": [track_id, *(lab["id"] for lab in labs)],
-        },
-        "result": results,
-    }
-    return credential
+    return descriptions, results
 
 
 def sign(document: dict, private_key: Ed25519PrivateKey, created: datetime | None = None,

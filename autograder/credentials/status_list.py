@@ -142,7 +142,7 @@ def build_list(url: str, issuer: dict, revoked: set[int], now: datetime) -> dict
     }
 
 
-def read_list(path: Path | str) -> dict:
+def load_status_list(path: Path | str) -> dict:
     """The status list credential in ``path``; StatusListError names the file when it cannot be read."""
     path = Path(path)
     try:
@@ -294,7 +294,7 @@ def publish(course_root: Path, *, url: str, issuer: dict, private_key, revocatio
     path = status_list_path(course_root)
     revoked = revoked_indexes(revocations, url)
     try:
-        current = read_list(path)
+        current = load_status_list(path)
     except StatusListError:
         current = None
     if current is not None:

@@ -40,10 +40,10 @@ from autograder.credentials.openbadge import (
 from autograder.curriculum import CurriculumError, find_course_root, load_curriculum
 from autograder.credentials.keys import IssuerKeyError, load_issuer_profile, load_private_key, private_key_path
 from autograder.credentials.ledger import (
-    find_entry, find_revocation, load_ledger, load_revocations, save_revocations,
+    find_entry, find_revocation, load_ledger, load_revocations, write_revocations,
 )
 from autograder.credentials.status_list import (
-    ListLoader, StatusListError, check_status, list_url, publish, read_list,
+    ListLoader, StatusListError, check_status, list_url, publish, load_status_list,
     status_list_path as course_list_file,
 )
 
@@ -99,68 +99,90 @@ def _kind(value) -> str:
     return _KINDS.get(type(value), type(value).__name__)
 
 
+class _Shape:
+    """Collects what has the wrong JSON type, one reason per field (see :func:`shape_problems`)."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+
+    def expect(self, where: str, value, *kinds: str, required: bool = False) -> bool:
+        """True when ``value`` is one of ``kinds``; otherwise note why (absent is fine unless required)."""
+        if value is _ABSENT:
+            if required:
+                self.problems.append(f"it has no {where}")
+            return False
+        if _kind(value) not in kinds:
+            words = " or ".join(_WORDS[k] for k in kinds)
+            self.problems.append(f"{where} must be {words}, not {_WORDS.get(_kind(value), _kind(value))}")
+            return False
+        return True
+
+    def each(self, where: str, items, *kinds: str):
+        """The (number, item) pairs of ``items`` that are of ``kinds``, numbered from 1 as reasons show them."""
+        for number, item in enumerate(items, start=1):
+            if self.expect(f"{where}[{number}]", item, *kinds):
+                yield number, item
+
+    def strings(self, where: str, entry: dict, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            self.expect(f"{where}.{key}", _get(entry, key), "string")
+
+
+def _get(mapping: dict, key: str):
+    return mapping.get(key, _ABSENT)
+
+
 def shape_problems(credential: dict) -> list[str]:
     """What in ``credential`` has the wrong JSON type for an OpenBadgeCredential, one reason per field.
 
     Checked before anything reads the fields, so a list where an object belongs, or a number where
     a signature belongs, is reported as such instead of stopping the verification of every file.
     """
-    problems: list[str] = []
+    shape = _Shape()
+    if shape.expect("type", _get(credential, "type"), "list", required=True):
+        list(shape.each("type", credential["type"], "string"))
+    shape.expect("id", _get(credential, "id"), "string")
+    shape.expect("validFrom", _get(credential, "validFrom"), "string")
+    shape.expect("validUntil", _get(credential, "validUntil"), "string", "null")
+    issuer = _get(credential, "issuer")
+    if shape.expect("issuer", issuer, "object", "string", required=True) and isinstance(issuer, dict):
+        shape.expect("issuer.id", _get(issuer, "id"), "string", required=True)
+    subject = _get(credential, "credentialSubject")
+    if shape.expect("credentialSubject", subject, "object", required=True):
+        _subject_shape(shape, subject)
+    _proof_shape(shape, _get(credential, "proof"))
+    return shape.problems
 
-    def expect(where: str, value, *kinds: str, required: bool = False) -> bool:
-        if value is _ABSENT:
-            if required:
-                problems.append(f"it has no {where}")
-            return False
-        if _kind(value) not in kinds:
-            words = " or ".join(_WORDS[k] for k in kinds)
-            problems.append(f"{where} must be {words}, not {_WORDS.get(_kind(value), _kind(value))}")
-            return False
-        return True
 
-    def each(where: str, items, *kinds: str):
-        for number, item in enumerate(items, start=1):
-            if expect(f"{where}[{number}]", item, *kinds):
-                yield number, item
+def _subject_shape(shape: _Shape, subject: dict) -> None:
+    """The credentialSubject's identifiers, achievement and results."""
+    if shape.expect("credentialSubject.identifier", _get(subject, "identifier"), "list"):
+        for number, entry in shape.each("credentialSubject.identifier", subject["identifier"], "object"):
+            shape.strings(f"credentialSubject.identifier[{number}]", entry, ("identityType", "identityHash"))
+    achievement = _get(subject, "achievement")
+    if shape.expect("credentialSubject.achievement", achievement, "object"):
+        shape.expect("credentialSubject.achievement.name", _get(achievement, "name"), "string")
+        if shape.expect("credentialSubject.achievement.tag", _get(achievement, "tag"), "list"):
+            list(shape.each("credentialSubject.achievement.tag", achievement["tag"], "string"))
+        where = "credentialSubject.achievement.resultDescription"
+        if shape.expect(where, _get(achievement, "resultDescription"), "list"):
+            for number, entry in shape.each(where, achievement["resultDescription"], "object"):
+                shape.strings(f"{where}[{number}]", entry, ("id", "name", "requiredValue"))
+    if shape.expect("credentialSubject.result", _get(subject, "result"), "list"):
+        for number, entry in shape.each("credentialSubject.result", subject["result"], "object"):
+            shape.strings(f"credentialSubject.result[{number}]", entry, ("resultDescription", "value"))
 
-    get = lambda mapping, key: mapping.get(key, _ABSENT)  # noqa: E731
-    if expect("type", get(credential, "type"), "list", required=True):
-        list(each("type", credential["type"], "string"))
-    expect("id", get(credential, "id"), "string")
-    expect("validFrom", get(credential, "validFrom"), "string")
-    expect("validUntil", get(credential, "validUntil"), "string", "null")
-    issuer = get(credential, "issuer")
-    if expect("issuer", issuer, "object", "string", required=True) and isinstance(issuer, dict):
-        expect("issuer.id", get(issuer, "id"), "string", required=True)
-    subject = get(credential, "credentialSubject")
-    if expect("credentialSubject", subject, "object", required=True):
-        if expect("credentialSubject.identifier", get(subject, "identifier"), "list"):
-            for number, entry in each("credentialSubject.identifier", subject["identifier"], "object"):
-                for key in ("identityType", "identityHash"):
-                    expect(f"credentialSubject.identifier[{number}].{key}", get(entry, key), "string")
-        achievement = get(subject, "achievement")
-        if expect("credentialSubject.achievement", achievement, "object"):
-            expect("credentialSubject.achievement.name", get(achievement, "name"), "string")
-            if expect("credentialSubject.achievement.tag", get(achievement, "tag"), "list"):
-                list(each("credentialSubject.achievement.tag", achievement["tag"], "string"))
-            where = "credentialSubject.achievement.resultDescription"
-            if expect(where, get(achievement, "resultDescription"), "list"):
-                for number, entry in each(where, achievement["resultDescription"], "object"):
-                    for key in ("id", "name", "requiredValue"):
-                        expect(f"{where}[{number}].{key}", get(entry, key), "string")
-        if expect("credentialSubject.result", get(subject, "result"), "list"):
-            for number, entry in each("credentialSubject.result", subject["result"], "object"):
-                for key in ("resultDescription", "value"):
-                    expect(f"credentialSubject.result[{number}].{key}", get(entry, key), "string")
-    proof = get(credential, "proof")
+
+def _proof_shape(shape: _Shape, proof) -> None:
+    """The proof: one JSON object (or a list holding one) whose fields are strings."""
     if isinstance(proof, list) and len(proof) == 1:
         proof = proof[0]
     if proof is not _ABSENT and not isinstance(proof, dict):
-        problems.append(f"proof must be a JSON object (or a list holding one), not {_WORDS.get(_kind(proof), 'that')}")
+        shape.problems.append(f"proof must be a JSON object (or a list holding one), not "
+                              f"{_WORDS.get(_kind(proof), 'that')}")
     elif isinstance(proof, dict):
-        for key in ("type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"):
-            expect(f"proof.{key}", get(proof, key), "string")
-    return problems
+        shape.strings("proof", proof, ("type", "cryptosuite", "created", "verificationMethod", "proofPurpose",
+                                       "proofValue"))
 
 
 def _tampered_fields(credential: dict, entry: dict) -> list[str]:
@@ -220,18 +242,39 @@ def verify_credential(
     without it such a credential cannot be checked for revocation, so it is not valid.
     """
     result = Verification(source=source)
-    if not isinstance(credential, dict):
-        result.reasons.append("it is not a JSON object, so not a credential")
+    result.reasons += _not_a_credential(credential)
+    if result.reasons:
         return result
+    _read_claims(credential, result)
+    result.reasons += [f"it does not follow the Open Badges 3.0 schema: {problem}" for problem in schema_problems(credential)]
+    try:
+        public_key = profile_public_key(issuer)
+    except (ValueError, KeyError) as error:
+        result.reasons.append(f"the trusted issuer profile is unusable: {error}")
+        return result
+    result.reasons += _issuer_problems(credential, issuer)
+    result.reasons += _signature_problems(credential, public_key, ledger or [])
+    moment = now or utc_now()
+    result.reasons += _date_problems(credential, moment)
+    revoked, result.status_checked = _revocation_problems(credential, issuer, revocations or [],
+                                                          status_lists or _no_list, moment)
+    result.reasons += revoked
+    return result
+
+
+def _not_a_credential(credential) -> list[str]:
+    """Why ``credential`` cannot be read as an OpenBadgeCredential at all (then nothing else is checked)."""
+    if not isinstance(credential, dict):
+        return ["it is not a JSON object, so not a credential"]
     types = credential.get("type") or []
     if isinstance(types, list) and ("VerifiableCredential" not in types or "OpenBadgeCredential" not in types):
-        result.reasons.append("it is not an OpenBadgeCredential (its type must list VerifiableCredential and "
-                              "OpenBadgeCredential)")
-        return result
-    malformed = shape_problems(credential)
-    if malformed:
-        result.reasons += [f"malformed: {problem}" for problem in malformed]
-        return result
+        return ["it is not an OpenBadgeCredential (its type must list VerifiableCredential and "
+                "OpenBadgeCredential)"]
+    return [f"malformed: {problem}" for problem in shape_problems(credential)]
+
+
+def _read_claims(credential: dict, result: Verification) -> None:
+    """Copy what the credential claims (learner, track, dates, id, code) into ``result`` for the verdict."""
     result.name, result.learner_id = learner(credential)
     result.track = credential.get("credentialSubject", {}).get("achievement", {}).get("name", "")
     result.valid_from = credential.get("validFrom", "")
@@ -239,67 +282,76 @@ def verify_credential(
     result.credential_id = credential.get("id", "")
     if (proof_of(credential) or {}).get("proofValue"):
         result.code = verification_code(credential)
-    result.reasons += [f"it does not follow the Open Badges 3.0 schema: {problem}" for problem in schema_problems(credential)]
 
-    # Issuer and key.
-    try:
-        public_key = profile_public_key(issuer)
-    except (ValueError, KeyError) as error:
-        result.reasons.append(f"the trusted issuer profile is unusable: {error}")
-        return result
+
+def _issuer_problems(credential: dict, issuer: dict) -> list[str]:
+    """Whether the credential names the trusted issuer and was signed with a key that issuer publishes."""
+    problems = []
     issuer_field = credential.get("issuer")
     claimed = issuer_field.get("id") if isinstance(issuer_field, dict) else issuer_field
     if claimed != issuer["id"]:
-        result.reasons.append(
+        problems.append(
             f"wrong issuer: it names {claimed}, not the trusted issuer {issuer.get('name')} ({issuer['id']})"
         )
     proof = proof_of(credential) or {}
     method = proof.get("verificationMethod", "")
     published = [m.get("id") for m in issuer.get("verificationMethod", [])]
     if proof and method not in published:
-        result.reasons.append(f"wrong key: it was signed with {method}, which is not a key the trusted issuer "
-                              "publishes")
+        problems.append(f"wrong key: it was signed with {method}, which is not a key the trusted issuer "
+                        "publishes")
+    return problems
 
-    # Signature (and, if the ledger knows this credential, what was changed).
+
+def _signature_problems(credential: dict, public_key, ledger: list[dict]) -> list[str]:
+    """Whether the signature matches the content; if the ledger knows the credential, what was changed."""
     problem = check_proof(credential, public_key)
-    if problem:
-        entry = next((e for e in (ledger or []) if e.get("id") == credential.get("id")), None)
-        changes = _tampered_fields(credential, entry) if entry else []
-        detail = f" ({'; '.join(changes)})" if changes else ""
-        result.reasons.append(f"signature check failed: {problem}{detail}")
+    if not problem:
+        return []
+    entry = next((e for e in ledger if e.get("id") == credential.get("id")), None)
+    changes = _tampered_fields(credential, entry) if entry else []
+    detail = f" ({'; '.join(changes)})" if changes else ""
+    return [f"signature check failed: {problem}{detail}"]
 
-    # Dates.
-    moment = now or utc_now()
+
+def _date_problems(credential: dict, moment: datetime) -> list[str]:
+    """Whether the credential is valid at ``moment``: issued already, not expired, dates well-formed."""
+    problems = []
     try:
         if parse_datetime(credential.get("validFrom")) > moment:
-            result.reasons.append(f"not valid yet: valid from {credential['validFrom']}")
+            problems.append(f"not valid yet: valid from {credential['validFrom']}")
     except ValueError as error:
-        result.reasons.append(f"its issue date (validFrom) is missing or malformed: {error}")
+        problems.append(f"its issue date (validFrom) is missing or malformed: {error}")
     if credential.get("validUntil"):
         try:
             until = parse_datetime(credential["validUntil"])
             if until <= moment:
-                result.reasons.append(f"expired: it was valid until {credential['validUntil']} "
-                                      f"(checked at {format_datetime(moment)})")
+                problems.append(f"expired: it was valid until {credential['validUntil']} "
+                                f"(checked at {format_datetime(moment)})")
         except ValueError as error:
-            result.reasons.append(f"its expiry date (validUntil) is malformed: {error}")
+            problems.append(f"its expiry date (validUntil) is malformed: {error}")
+    return problems
 
-    # Revocation: the signed status list, and the instructor's record (which knows the reason).
-    record = find_revocation(revocations or [], credential.get("id", ""))
+
+def _revocation_problems(credential: dict, issuer: dict, revocations: list[dict], status_lists: ListLoader,
+                         moment: datetime) -> tuple[list[str], bool]:
+    """Whether it is revoked, by the signed status list and by the instructor's record (which knows the
+    reason); and whether its credentialStatus was checked against a trusted list."""
+    record = find_revocation(revocations, credential.get("id", ""))
     why = f"{record.get('reason') or 'no reason given'} (revoked on {record.get('revoked_at', '?')[:10]})" \
         if record else ""
+    problems, checked = [], False
     if "credentialStatus" in credential:
-        status = check_status(credential["credentialStatus"], issuer=issuer, load=status_lists or _no_list, now=moment)
-        result.reasons += status.problems
-        result.status_checked = not status.problems
+        status = check_status(credential["credentialStatus"], issuer=issuer, load=status_lists, now=moment)
+        problems += status.problems
+        checked = not status.problems
         if status.revoked:
-            result.reasons.append(f"revoked by the issuer (status list {status.url}, index {status.index})"
-                                  + (f": {why}" if why else ""))
-            return result
+            problems.append(f"revoked by the issuer (status list {status.url}, index {status.index})"
+                            + (f": {why}" if why else ""))
+            return problems, checked
     if record:
-        result.reasons.append(f"revoked on {record.get('revoked_at', '?')[:10]} by the issuer: "
-                              f"{record.get('reason') or 'no reason given'}")
-    return result
+        problems.append(f"revoked on {record.get('revoked_at', '?')[:10]} by the issuer: "
+                        f"{record.get('reason') or 'no reason given'}")
+    return problems, checked
 
 
 def _no_list(url: str):
@@ -314,10 +366,10 @@ def status_list_loader(course_root: Path | None = None, list_file: Path | None =
     """
     def load(url: str) -> tuple[dict, str]:
         if list_file is not None:
-            return read_list(list_file), str(list_file)
+            return load_status_list(list_file), str(list_file)
         own = _own_list_url(course_root)
         if own and url == own:
-            return read_list(course_list_file(course_root)), str(course_list_file(course_root))
+            return load_status_list(course_list_file(course_root)), str(course_list_file(course_root))
         where = f"this course's list is {own}" if own else "no course folder with a publish_url was found"
         raise StatusListError(f"the status list {url} is not this course's ({where}), and nothing is "
                               "downloaded")
@@ -380,23 +432,7 @@ def revoke(course_root: Path, target: str, reason: str, now: datetime | None = N
     ledger = load_ledger(course_root)
     entry = find_entry(ledger, target)
     if entry is None and Path(target).is_file():
-        try:
-            credential = json.loads(Path(target).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise CurriculumError(f"{target} is not valid JSON ({error}), so not a credential to revoke. "
-                                  "Give its verification code or credential id instead.") from None
-        problems = ["it is not a JSON object"] if not isinstance(credential, dict) else shape_problems(credential)
-        if problems:
-            raise CurriculumError(f"{target} is not a credential ({'; '.join(problems)}). Give its verification "
-                                  "code or credential id instead.")
-        name, student = learner(credential)
-        signed = bool((proof_of(credential) or {}).get("proofValue"))
-        # Its list position is taken from the file only if this course signed it: an edited file must
-        # not set the bit of someone else's credential.
-        position = _status_position(credential) if signed and _signed_here(credential, course_root) else {}
-        entry = find_entry(ledger, credential.get("id") or "") or {
-            "id": credential.get("id"), "code": verification_code(credential) if signed else "",
-            "student": student, "name": name, "track": _track_id(credential, course_root), **position}
+        entry = _entry_from_file(target, ledger, course_root)
     if entry is None or not entry.get("id"):
         raise CurriculumError(
             f"No certificate matches '{target}'. Give its verification code (e.g. ABCD-EFGH-JKLM), its "
@@ -411,10 +447,32 @@ def revoke(course_root: Path, target: str, reason: str, now: datetime | None = N
         if entry.get("status_index") is not None:
             record.update(status_index=entry["status_index"], status_list=entry["status_list"])
         revocations.append(record)
-        save_revocations(course_root, revocations)
+        write_revocations(course_root, revocations)
     if record.get("status_index") is not None:
         _publish_status_list(course_root, revocations, record, now)
     return record
+
+
+def _entry_from_file(target: str, ledger: list[dict], course_root: Path) -> dict:
+    """The ledger entry of the credential in file ``target``, or one made from the file when the
+    ledger does not know it (a credential issued before the ledger, or by a copy of this course)."""
+    try:
+        credential = json.loads(Path(target).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CurriculumError(f"{target} is not valid JSON ({error}), so not a credential to revoke. "
+                              "Give its verification code or credential id instead.") from None
+    problems = ["it is not a JSON object"] if not isinstance(credential, dict) else shape_problems(credential)
+    if problems:
+        raise CurriculumError(f"{target} is not a credential ({'; '.join(problems)}). Give its verification "
+                              "code or credential id instead.")
+    name, student = learner(credential)
+    signed = bool((proof_of(credential) or {}).get("proofValue"))
+    # Its list position is taken from the file only if this course signed it: an edited file must
+    # not set the bit of someone else's credential.
+    position = _status_position(credential) if signed and _signed_here(credential, course_root) else {}
+    return find_entry(ledger, credential.get("id") or "") or {
+        "id": credential.get("id"), "code": verification_code(credential) if signed else "",
+        "student": student, "name": name, "track": _track_id(credential, course_root), **position}
 
 
 def _signed_here(credential: dict, course_root: Path) -> bool:

@@ -100,46 +100,18 @@ def demo_sandbox(console: Console) -> Limits | None:
 
 def run_demo(course_root: Path, workspace: Path, learners: int, completers: int, workers: int | None,
              console: Console, labs: list[str] | None = None) -> dict:
+    """The whole journey on a sample cohort, one heading per step; returns where each output is."""
     started = time.monotonic()
     console.rule("[bold]1. workspace")
     root = prepare_workspace(course_root, workspace)
     console.print(f"course files copied to {root}")
     curriculum = load_curriculum(root)
-
-    console.rule("[bold]2. release (nbgrader generate_assignment)")
-    wanted = labs or [lab.id for lab in curriculum.ready_labs]
-    released = release(curriculum, wanted, due=cohort.DUE, echo=console.print)
-    ready = [curriculum.lab(lab_id) for lab_id, path in released.items() if isinstance(path, Path)]
-    if not ready:
-        raise CurriculumError("No lab could be released, so there is nothing to grade; see the messages above.")
-
-    console.rule("[bold]3. a sample cohort, as an LMS (Canvas) download")
-    submissions = cohort.plan_cohort(curriculum, ready, learners, min(completers, learners))
-    archive, roster = cohort.write_lms_download(submissions, root / "downloads")
-    console.print(f"{len(submissions)} submissions from {learners} learners: {shown(archive)}, roster {shown(roster)}")
     reports = root / "reports"
-
-    console.rule("[bold]4. import")
-    with table_file(reports / "import.txt") as details:
-        report = import_submissions(curriculum, archive, roster)
-        print_report(report, details)
-    console.print(f"{len(report.imported)} imported, {len(report.skipped)} skipped, "
-                  f"{len(report.conflicts)} to review; every file's line: {shown(reports / 'import.txt')}")
-
-    console.rule("[bold]5. grade")
-    with table_file(reports / "grading.txt") as details:
-        outcomes = grade_labs(curriculum, [lab.id for lab in ready], workers or default_workers(),
-                              console=console, sandbox=demo_sandbox(console), details=details)
-    console.print(f"time limits and every submission's line: {shown(reports / 'grading.txt')}")
-
-    console.rule("[bold]6. feedback, export, status")
-    pages = write_feedback(curriculum)
-    exports = export(curriculum)
-    with table_file(reports / "status.txt", width=30 + 24 * len(ready)) as details:
-        table = status_table(curriculum)
-        details.print(table)
-    console.print(f"{table.caption.split(' | ')[0]}; the cohort table: {shown(reports / 'status.txt')}", markup=False)
-
+    ready = _release_labs(curriculum, labs, console)
+    archive, roster = _write_sample_cohort(curriculum, ready, learners, completers, console)
+    _import_cohort(curriculum, archive, roster, reports, console)
+    outcomes = _grade_cohort(curriculum, ready, workers, reports, console)
+    pages, exports = _publish_results(curriculum, ready, reports, console)
     outputs = {
         "workspace": root,
         "LMS download (input)": archive,
@@ -154,6 +126,66 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
         "Canvas gradebook CSV": exports["canvas"],
         "import, grading, status tables": reports,
     }
+    outputs.update(_certify_and_report(root, reports, console))
+    _print_where_everything_is(outputs, outcomes, started, console)
+    return outputs
+
+
+def _release_labs(curriculum, labs: list[str] | None, console: Console) -> list:
+    """Step 2: release the chosen labs (all ready ones by default); the labs that could be released."""
+    console.rule("[bold]2. release (nbgrader generate_assignment)")
+    wanted = labs or [lab.id for lab in curriculum.ready_labs]
+    released = release(curriculum, wanted, due=cohort.DUE, echo=console.print)
+    ready = [curriculum.lab(lab_id) for lab_id, path in released.items() if isinstance(path, Path)]
+    if not ready:
+        raise CurriculumError("No lab could be released, so there is nothing to grade; see the messages above.")
+    return ready
+
+
+def _write_sample_cohort(curriculum, ready: list, learners: int, completers: int, console: Console):
+    """Step 3: the sample cohort's work as an LMS download; the archive and the roster."""
+    console.rule("[bold]3. a sample cohort, as an LMS (Canvas) download")
+    submissions = cohort.plan_cohort(curriculum, ready, learners, min(completers, learners))
+    archive, roster = cohort.write_lms_download(submissions, curriculum.root / "downloads")
+    console.print(f"{len(submissions)} submissions from {learners} learners: {shown(archive)}, roster {shown(roster)}")
+    return archive, roster
+
+
+def _import_cohort(curriculum, archive: Path, roster: Path, reports: Path, console: Console) -> None:
+    """Step 4: import the download, every file's line in reports/import.txt."""
+    console.rule("[bold]4. import")
+    with table_file(reports / "import.txt") as details:
+        report = import_submissions(curriculum, archive, roster)
+        print_report(report, details)
+    console.print(f"{len(report.imported)} imported, {len(report.skipped)} skipped, "
+                  f"{len(report.conflicts)} to review; every file's line: {shown(reports / 'import.txt')}")
+
+
+def _grade_cohort(curriculum, ready: list, workers: int | None, reports: Path, console: Console) -> list:
+    """Step 5: grade every submission (in the sandbox when this machine has one); the outcomes."""
+    console.rule("[bold]5. grade")
+    with table_file(reports / "grading.txt") as details:
+        outcomes = grade_labs(curriculum, [lab.id for lab in ready], workers or default_workers(),
+                              console=console, sandbox=demo_sandbox(console), details=details)
+    console.print(f"time limits and every submission's line: {shown(reports / 'grading.txt')}")
+    return outcomes
+
+
+def _publish_results(curriculum, ready: list, reports: Path, console: Console) -> tuple[list, dict]:
+    """Step 6: feedback pages, the CSV exports and the status table; the pages and the exports."""
+    console.rule("[bold]6. feedback, export, status")
+    pages = write_feedback(curriculum)
+    exports = export(curriculum)
+    with table_file(reports / "status.txt", width=30 + 24 * len(ready)) as details:
+        table = status_table(curriculum)
+        details.print(table)
+    console.print(f"{table.caption.split(' | ')[0]}; the cohort table: {shown(reports / 'status.txt')}", markup=False)
+    return pages, exports
+
+
+def _certify_and_report(root: Path, reports: Path, console: Console) -> dict:
+    """Step 7, when those commands are installed: certificates and the cohort report; where they are."""
+    outputs: dict = {}
     certify_cohort = _optional("credentials.certify", "certify_cohort")
     write_report = _optional("report", "write_report")
     if certify_cohort or write_report:
@@ -172,7 +204,10 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
         outputs["verification page (offline)"] = outputs["certificates"] / "verify.html"
     if write_report:
         outputs["cohort report"] = write_report(root)
+    return outputs
 
+
+def _print_where_everything_is(outputs: dict, outcomes: list, started: float, console: Console) -> None:
     console.rule("[bold]where everything is")
     for what, path in outputs.items():
         console.print(f"{what:<32} {shown(path)}", highlight=False)
@@ -181,7 +216,6 @@ def run_demo(course_root: Path, workspace: Path, learners: int, completers: int,
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     console.print(f"graded {len(outcomes)} submissions ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}) "
                   f"in {time.monotonic() - started:.0f} s")
-    return outputs
 
 
 def add_command(subparsers) -> None:
