@@ -134,7 +134,9 @@ def _run_in_pool(executor: ProcessPoolExecutor, queue: list[Task], record: Recor
 # fault); a second death ends it as KilledWorker, which fails only that submission. One task per
 # worker thread at a time: a queued task would be blamed for a death it did not cause.
 DASK_SETTINGS = {"distributed.scheduler.allowed-failures": 1,
-                 "distributed.scheduler.worker-saturation": 1.0}
+                 "distributed.scheduler.worker-saturation": 1.0,
+                 "distributed.worker.multiprocessing-method": "forkserver"}
+FORKSERVER_PRELOAD = ["distributed", "autograder.execute", "autograder.gradebook", "autograder.dask_worker"]
 CONNECT_TIMEOUT = "10s"
 
 
@@ -163,6 +165,7 @@ class DaskCluster:
         self.sandbox = sandbox
         self.cluster = None
         self.client = None
+        self.settings = None
 
     def describe(self) -> str:
         where = "a local Dask cluster" if self.address == "local" else f"the Dask scheduler at {self.address}"
@@ -172,16 +175,22 @@ class DaskCluster:
         distributed = _load_distributed()
         import dask
 
-        with dask.config.set(DASK_SETTINGS):
-            try:
-                self._connect(distributed)
-            except Exception as error:  # noqa: BLE001 - any failure here means: nothing can be graded
-                self.__exit__()
-                raise ClusterUnavailable(self._why(error)) from error
+        # Held for the whole run: the nanny reads these when it (re)starts a worker process.
+        self.settings = dask.config.set(DASK_SETTINGS)
+        try:
+            self._connect(distributed)
+        except Exception as error:  # noqa: BLE001 - any failure here means: nothing can be graded
+            self.__exit__()
+            raise ClusterUnavailable(self._why(error)) from error
         return self
 
     def _connect(self, distributed) -> None:
+        from autograder.dask_worker import PLUGIN_NAME, GradingPlugin
+
         if self.address == "local":
+            # Worker processes fork from a server that imported the grading code once, as the
+            # local pool's do: a spawned worker re-imports nbgrader and Dask (~20 s on 2 busy cores).
+            distributed.utils.get_mp_context().set_forkserver_preload(FORKSERVER_PRELOAD)
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=logging.ERROR)
@@ -189,8 +198,6 @@ class DaskCluster:
         else:
             threads = 1  # a remote machine's cores are unknown here: one math thread per kernel
         self.client = distributed.Client(self.cluster or self.address, timeout=CONNECT_TIMEOUT)
-        from autograder.dask_worker import PLUGIN_NAME, GradingPlugin
-
         self.client.register_plugin(GradingPlugin(str(self.course_root), threads, self.sandbox), name=PLUGIN_NAME)
 
     def _why(self, error: Exception) -> str:
@@ -205,6 +212,8 @@ class DaskCluster:
                     part.close()
                 except Exception:  # noqa: BLE001 - shutting down; the grades are saved
                     pass
+        if self.settings is not None:
+            self.settings.__exit__(None, None, None)
 
     def run(self, groups: list[list[Task]], record: Record) -> None:
         from distributed import as_completed

@@ -187,7 +187,7 @@ def grade_labs(
         pending = find_pending(curriculum, lab_ids, writer, store, students, retry_failed, details)
         if not pending:
             return []
-        scratch = Path(tempfile.mkdtemp(prefix="aicl-", dir=short_scratch_root()))
+        scratch = new_scratch(cluster, root)
         try:
             with new_backend(cluster, workers, root, scratch, sandbox) as backend:
                 console.print(f"grading {len(pending)} submissions with {backend.describe()}")
@@ -224,6 +224,15 @@ def find_pending(curriculum: Curriculum, lab_ids: list[str], writer: GradebookWr
                       f"{len(submissions) - len(todo)} already graded, {len(todo)} to grade")
         pending += todo
     return pending
+
+
+def new_scratch(cluster: str | None, root: Path) -> Path:
+    """The run's private folder (gradebook snapshot, copies of solutions to time): in /tmp when this
+    machine's workers grade; in the course folder for an existing cluster, whose workers see the
+    course at the same path (a shared file system) but not this machine's /tmp."""
+    if cluster in (None, "local"):
+        return Path(tempfile.mkdtemp(prefix="aicl-", dir=short_scratch_root()))
+    return Path(tempfile.mkdtemp(prefix=".grading-", dir=root))
 
 
 def new_backend(cluster: str | None, workers: int, root: Path, scratch: Path, sandbox: Limits | None):

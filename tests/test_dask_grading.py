@@ -92,12 +92,6 @@ def test_a_memory_bomb_on_dask_costs_only_that_learner(graded_both_ways):
     assert all(o.status == GRADED for s, o in dask.items() if s not in {"s-bomb", "s-corrupt", "s-loops"})
 
 
-def test_kernels_on_dask_workers_get_the_pools_thread_caps(graded_both_ways):
-    expected = str(max(1, default_workers() // 2))
-    assert printed(graded_both_ways["pool"][0], "s-threads", "threads") == expected
-    assert printed(graded_both_ways["dask"][0], "s-threads", "threads") == expected
-
-
 def test_resume_on_dask_grades_nothing_then_only_the_changed_submission(graded_both_ways):
     root, first, _ = graded_both_ways["dask"]
     curriculum = load_curriculum(root)
@@ -127,13 +121,23 @@ def test_an_unreachable_scheduler_stops_the_run_before_anything_is_written(grade
     assert "s-new" not in {o.student for o in load_outcomes(root)}
 
 
+def test_kernels_on_dask_workers_get_the_pools_thread_caps(graded_both_ways):
+    """With 2 workers on 2 cores the pool's cap is 1, as the nanny's: see the next test for a cap of 2."""
+    expected = str(max(1, default_workers() // 2))
+    assert printed(graded_both_ways["pool"][0], "s-threads", "threads") == expected
+    assert printed(graded_both_ways["dask"][0], "s-threads", "threads") == expected
+
+
 def test_identical_bytes_submitted_again_are_executed_again(tmp_path_factory):
+    """One worker: its kernel's thread cap is all the cores (the pool's rule), not the nanny's 1."""
     root = released_course(tmp_path_factory, "again")
-    notebook = learner_notebook(release_path(root), STAMP + "def add(a, b):\n    return a + b", "answer = 42")
+    code = STAMP + THREADS + "def add(a, b):\n    return a + b"
+    notebook = learner_notebook(release_path(root), code, "answer = 42")
     submit(root, "s-again", notebook, "2026-11-01 10:00:00 UTC")
     curriculum = load_curriculum(root)
     [first] = grade_lab(curriculum, LAB, workers=1, cell_timeout=30, notebook_budget=60, **quiet(cluster="local"))
     stamp = printed(root, "s-again", "stamp")
+    assert printed(root, "s-again", "threads") == str(default_workers())
     submit(root, "s-again", notebook, "2026-11-01 11:00:00 UTC")  # same notebook bytes, new fingerprint
     [second] = grade_lab(curriculum, LAB, workers=1, cell_timeout=30, notebook_budget=60, **quiet(cluster="local"))
     assert first.fingerprint != second.fingerprint and second.status == GRADED
@@ -146,3 +150,19 @@ def test_identical_bytes_submitted_again_are_executed_again(tmp_path_factory):
         cluster.run([[task], [task]], lambda t, result: results.append(result))
     stamps = {json.dumps(nbformat.reads(r["executed"], as_version=4).cells[2].outputs) for r in results}
     assert len(results) == 2 and len(stamps) == 2
+
+
+def test_a_dask_worker_that_dies_twice_fails_only_its_submission(tmp_path_factory):
+    """Unsandboxed here, so that the learner's code can kill the Dask worker process itself (its
+    kernel's parent): the submission is retried once on a fresh worker, then FAILED; the rest is graded."""
+    root = released_course(tmp_path_factory, "killer")
+    killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+    submit(root, "s-killer", learner_notebook(release_path(root), killer, "answer = 42"))
+    for student in ("s-one", "s-two", "s-three"):
+        submit_answers(root, student, "solution")
+    options = {**quiet(cluster="local"), "sandbox": None}
+    outcomes = {o.student: o for o in grade_lab(load_curriculum(root), LAB, workers=2, cell_timeout=30,
+                                                notebook_budget=60, **options)}
+    assert outcomes["s-killer"].status == FAILED and "died twice" in outcomes["s-killer"].reason
+    assert {s: (o.status, o.score) for s, o in outcomes.items() if s != "s-killer"} == {
+        s: (GRADED, 5) for s in ("s-one", "s-two", "s-three")}
