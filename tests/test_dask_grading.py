@@ -128,7 +128,7 @@ def test_kernels_on_dask_workers_get_the_pools_thread_caps(graded_both_ways):
     assert printed(graded_both_ways["dask"][0], "s-threads", "threads") == expected
 
 
-def test_identical_bytes_submitted_again_are_executed_again(tmp_path_factory):
+def test_identical_bytes_are_executed_again_and_a_lone_workers_kernel_gets_every_core(tmp_path_factory):
     """One worker: its kernel's thread cap is all the cores (the pool's rule), not the nanny's 1."""
     root = released_course(tmp_path_factory, "again")
     code = STAMP + THREADS + "def add(a, b):\n    return a + b"
