@@ -34,6 +34,7 @@ from autograder.execute import (
 )
 from autograder.files import atomic_write_bytes
 from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.grade_settings import with_course_settings
 from autograder.gradebook import (
     GradebookWriter, db_path, load_nbgrader_config, read_timestamp, snapshot_gradebook,
 )
@@ -387,7 +388,9 @@ def print_counts(console: Console, outcomes: list[Outcome]) -> None:
 def add_command(subparsers) -> None:
     parser = subparsers.add_parser("grade", help="autograde every pending submission of a lab, in parallel")
     parser.add_argument("labs", nargs="*", help="lab ids (default: every ready lab with submissions)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores). "
+                        "Each option's default can be set in nbgrader_config.py: c.AutograderGrade.workers, "
+                        ".cluster, .cell_timeout, .notebook_budget, .memory_mb, .max_processes")
     parser.add_argument("--cell-timeout", type=int, default=None,
                         help="seconds one cell may run before it is interrupted (default: 10 times the "
                              "lab's solution run time, at least 60)")
@@ -407,10 +410,12 @@ def add_command(subparsers) -> None:
 def add_sandbox_options(parser) -> None:
     """The sandbox's limits, and the explicit opt-out (shared by `grade` and `demo`)."""
     defaults = Limits()
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
-                        help=f"memory for one learner's kernel (default {defaults.memory_mb})")
-    parser.add_argument("--max-processes", type=int, default=defaults.processes,
-                        help=f"processes and threads for one learner's kernel (default {defaults.processes})")
+    parser.add_argument("--memory-mb", type=int, default=None,
+                        help=f"memory for one learner's kernel (default {defaults.memory_mb}, or "
+                             "c.AutograderGrade.memory_mb in nbgrader_config.py)")
+    parser.add_argument("--max-processes", type=int, default=None,
+                        help=f"processes and threads for one learner's kernel (default {defaults.processes}, "
+                             "or c.AutograderGrade.max_processes)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run learners' code without isolation: only for submissions you trust")
 
@@ -431,6 +436,7 @@ def sandbox_from_args(args, console: Console) -> Limits | None:
 
 def run(args) -> int:
     curriculum = load_curriculum(args.course)
+    args = with_course_settings(args, curriculum.root)
     if args.workers is not None and args.workers < 1:
         raise CurriculumError("--workers must be 1 or more.")
     if args.cluster not in (None, "local") and "://" not in args.cluster:
