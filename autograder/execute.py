@@ -13,8 +13,9 @@ none), a per-cell timeout sized for ML training (stock: 30 s, then the cell sile
 library warnings removed from stderr (stock zeroes a correct answer for them), and a dead kernel or
 corrupt file reported as a status and reason instead of a traceback in a log.
 
-A kernel is started by a launcher passed to :class:`KernelPrestarter` (a plain local kernel, or
-one inside a bubblewrap sandbox with this client outside, over ZeroMQ ipc). Each worker
+A kernel is started by the launcher given to :class:`KernelPrestarter` (a plain local kernel, or
+one inside a bubblewrap sandbox with this client outside, over ZeroMQ ipc); each worker process
+holds its own :class:`Worker` (config, launcher, prestarter), in the local pool and on Dask. It
 keeps one kernel booting ahead of time (:class:`KernelPrestarter`) in an empty folder that becomes
 the next submission's working copy, so kernel start overlaps the previous notebook's run; a kernel
 is never reused across learners.
@@ -64,8 +65,9 @@ def launch_local_kernel(kernel_name: str, workdir: Path, env: dict[str, str]) ->
     """Start a kernel as a plain child process whose working directory is ``workdir``.
 
     The default launcher of :class:`KernelPrestarter`; any other (e.g. :func:`sandboxed_launcher`)
-    must also return a started kernel manager that nbclient can connect to. The kernel talks over ZeroMQ's ``ipc`` transport (Unix sockets in a
-    folder beside, not inside, the working copy): no TCP port is opened, and the same transport
+    must also return a started kernel manager that nbclient can connect to. The kernel talks over
+    ZeroMQ's ``ipc`` transport (Unix sockets in a folder beside, not inside, the working copy): no
+    TCP port is opened, and the same transport
     crosses a sandbox boundary. The kernel's own log goes to ``kernel.log`` there, not to the console.
     """
     sockets = Path(tempfile.mkdtemp(prefix="ipc-", dir=workdir.parent))
@@ -169,7 +171,7 @@ class KernelPrestarter:
     """
 
     def __init__(self, scratch: Path, env: dict[str, str], kernel_name: str = "python3", prestart: bool = True,
-                 launcher: Callable[[str, Path, dict[str, str]], AsyncKernelManager] = None):
+                 launcher: Callable[[str, Path, dict[str, str]], AsyncKernelManager] | None = None):
         self.scratch = Path(scratch)
         self.env = env
         self.kernel_name = kernel_name

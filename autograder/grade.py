@@ -1,7 +1,8 @@
 """Step 3, grade: autograde every pending submission of a lab, in parallel, resumably.
 
-Trusted side (this process): finds pending submissions, hands them to N worker processes, and is
-the only writer of the gradebook and of ``outcomes.json``. Untrusted side (``execute.py``): each
+Trusted side (this process): finds pending submissions, hands them to N worker processes (a local
+pool, or a Dask cluster with ``--cluster``: autograder/backends.py), and is the only writer of the
+gradebook and of ``outcomes.json``. Untrusted side (``execute.py``): each
 submission runs in its own fresh kernel, in its own temporary working copy.
 
 A submission is *pending* unless ``outcomes.json`` holds a verdict for the very same files (a
