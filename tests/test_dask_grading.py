@@ -31,6 +31,7 @@ from autograder.grade import grade_lab
 from autograder.outcomes import FAILED, GRADED, load_outcomes
 from autograder.sandbox import Limits
 
+CELL_TIMEOUT = 10  # the endless loop's limit; generous, so that a busy machine times out nothing else
 SANDBOX = Limits(memory_mb=400)  # small, so that the memory bomb reaches it in a second
 THREADS = "import os\nthreads = os.environ.get('OMP_NUM_THREADS')\nprint('threads', threads)\n"
 BOMB = "hoard = []\nwhile True:\n    hoard.append(b'x' * 50_000_000)\n"  # written pages: really resident
@@ -70,7 +71,7 @@ def graded_both_ways(tmp_path_factory):
     for back_end, cluster in (("pool", None), ("dask", "local")):
         root = released_course(tmp_path_factory, back_end)
         cohort(root)
-        outcomes = grade_lab(load_curriculum(root), LAB, workers=2, cell_timeout=3, **quiet(cluster=cluster))
+        outcomes = grade_lab(load_curriculum(root), LAB, workers=2, cell_timeout=CELL_TIMEOUT, **quiet(cluster=cluster))
         runs[back_end] = (root, {o.student: o for o in outcomes}, gradebook_scores(root))
     return runs
 
@@ -95,9 +96,9 @@ def test_a_memory_bomb_on_dask_costs_only_that_learner(graded_both_ways):
 def test_resume_on_dask_grades_nothing_then_only_the_changed_submission(graded_both_ways):
     root, first, _ = graded_both_ways["dask"]
     curriculum = load_curriculum(root)
-    assert grade_lab(curriculum, LAB, workers=2, cell_timeout=3, **quiet(cluster="local")) == []
+    assert grade_lab(curriculum, LAB, workers=2, cell_timeout=CELL_TIMEOUT, **quiet(cluster="local")) == []
     submit_answers(root, "s-half", "solution", "2026-11-02 10:00:00 UTC")
-    [regraded] = grade_lab(curriculum, LAB, workers=2, cell_timeout=3, **quiet(cluster="local"))
+    [regraded] = grade_lab(curriculum, LAB, workers=2, cell_timeout=CELL_TIMEOUT, **quiet(cluster="local"))
     assert (regraded.student, regraded.status, regraded.score) == ("s-half", GRADED, 5)
     assert {o.student: o.fingerprint for o in load_outcomes(root) if o.student != "s-half"} == {
         s: o.fingerprint for s, o in first.items() if s != "s-half"}
