@@ -158,8 +158,9 @@ class DaskCluster:
     always executed again, never answered from Dask's cache.
     """
 
-    def __init__(self, address: str, workers: int, course_root: Path, sandbox: Limits | None):
+    def __init__(self, address: str, workers: int, course_root: Path, scratch: Path, sandbox: Limits | None):
         self.address = address
+        self.scratch = scratch
         self.workers = workers
         self.course_root = course_root
         self.sandbox = sandbox
@@ -194,11 +195,12 @@ class DaskCluster:
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=logging.ERROR)
-            threads = max(1, default_workers() // self.workers)
-        else:
-            threads = 1  # a remote machine's cores are unknown here: one math thread per kernel
+            threads, scratch = max(1, default_workers() // self.workers), str(self.scratch)
+        else:  # a remote machine's cores and folders are unknown here: one math thread, its own /tmp
+            threads, scratch = 1, None
         self.client = distributed.Client(self.cluster or self.address, timeout=CONNECT_TIMEOUT)
-        self.client.register_plugin(GradingPlugin(str(self.course_root), threads, self.sandbox), name=PLUGIN_NAME)
+        plugin = GradingPlugin(str(self.course_root), threads, self.sandbox, scratch)
+        self.client.register_plugin(plugin, name=PLUGIN_NAME)
 
     def _why(self, error: Exception) -> str:
         where = "start a local Dask cluster" if self.address == "local" else f"use the Dask scheduler at {self.address}"

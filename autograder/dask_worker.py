@@ -27,18 +27,21 @@ class GradingPlugin(WorkerPlugin):
     The sandbox is probed in ``setup``, so a worker where it cannot run makes ``register_plugin``
     fail before anything is graded. The Worker itself starts in the task thread on first use, so
     its kernels live in the thread that runs the notebooks; its working copies go to a scratch
-    folder of this worker's own machine.
+    folder of this worker's own machine: inside the run's folder for a LocalCluster (removed with it,
+    even after a worker was killed), else in that machine's /tmp.
     """
 
     idempotent = False
 
-    def __init__(self, course_root: str, threads_per_kernel: int, sandbox: Limits | None):
+    def __init__(self, course_root: str, threads_per_kernel: int, sandbox: Limits | None,
+                 scratch_parent: str | None = None):
         self.course_root = course_root
         self.threads_per_kernel = threads_per_kernel
         self.sandbox = sandbox
+        self.scratch_parent = scratch_parent
 
     async def setup(self, worker) -> None:
-        self.scratch = Path(tempfile.mkdtemp(prefix="aicl-dask-", dir=short_scratch_root()))
+        self.scratch = Path(tempfile.mkdtemp(prefix="dask-", dir=self.scratch_parent or short_scratch_root()))
         self.worker = Worker(self.course_root, str(self.scratch), self.threads_per_kernel, self.sandbox)
         self.started = False
         self.one_at_a_time = threading.Lock()

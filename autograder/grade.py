@@ -241,7 +241,7 @@ def new_backend(cluster: str | None, workers: int, root: Path, scratch: Path, sa
     """The local process pool (``cluster`` None) or a Dask cluster (``"local"`` or a scheduler address)."""
     if cluster is None:
         return LocalPool(workers, root, scratch, sandbox)
-    return DaskCluster(cluster, workers, root, sandbox)
+    return DaskCluster(cluster, workers, root, scratch, sandbox)
 
 
 def grade_lab(curriculum: Curriculum, lab_id: str, workers: int | None = None, **options) -> list[Outcome]:

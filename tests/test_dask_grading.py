@@ -147,7 +147,8 @@ def test_identical_bytes_are_executed_again_and_a_lone_workers_kernel_gets_every
     task = Task("s-again", LAB, Path(NOTEBOOK).stem, str(root / "submitted" / "s-again" / LAB),
                 str(root / "release" / LAB), f"sqlite:///{root / 'gradebook.db'}", 30, 60)
     results = []
-    with DaskCluster("local", 1, root, SANDBOX) as cluster:
+    scratch = tmp_path_factory.mktemp("scratch")
+    with DaskCluster("local", 1, root, scratch, SANDBOX) as cluster:
         cluster.run([[task], [task]], lambda t, result: results.append(result))
     stamps = {json.dumps(nbformat.reads(r["executed"], as_version=4).cells[2].outputs) for r in results}
     assert len(results) == 2 and len(stamps) == 2
