@@ -27,17 +27,10 @@ if str(ROOT) not in sys.path:
 from autograder.curriculum import load_curriculum  # noqa: E402
 from autograder.release import release  # noqa: E402
 
-# The modules the benchmarks measure, in the packaged layout (autograder/grading/, autograder/demo/)
-# or the flat one before it, so that a benchmark runs unchanged on either side of that move.
-try:
-    from autograder.grading import execute, grade, gradebook, outcomes, sandbox, tamper  # noqa: E402, F401
-    from autograder.demo import cohort  # noqa: E402
-    from autograder.demo.run import prepare_workspace  # noqa: E402
-    from autograder.course import load_nbgrader_config, read_timestamp  # noqa: E402, F401
-except ImportError:
-    from autograder import cohort, execute, grade, gradebook, outcomes, sandbox, tamper  # noqa: E402, F401
-    from autograder.demo import prepare_workspace  # noqa: E402
-    from autograder.gradebook import load_nbgrader_config, read_timestamp  # noqa: E402, F401
+from autograder.grading import execute, grade, gradebook, outcomes, sandbox, tamper  # noqa: E402, F401
+from autograder.demo import cohort  # noqa: E402
+from autograder.demo.run import prepare_workspace  # noqa: E402
+from autograder.course import load_nbgrader_config, read_timestamp  # noqa: E402, F401
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 QUIET_LOAD = 0.5  # one-minute load average under which the machine counts as quiet
@@ -141,15 +134,13 @@ def run_measured(command: list[str], cwd: Path, env: dict, timeout: float = 7200
 
 
 def start_sandbox(limits=None):
-    """A sandbox proven to work here: ``Sandbox.start`` where the constructor only stores, else the
-    constructor, which probed itself in the flat layout."""
-    limits = limits or sandbox.Limits()
-    return sandbox.Sandbox.start(limits) if hasattr(sandbox.Sandbox, "start") else sandbox.Sandbox(limits)
+    """A sandbox proven to work here (``Sandbox.start`` probes it)."""
+    return sandbox.Sandbox.start(limits or sandbox.Limits())
 
 
 def bench_env(threads_per_kernel: int) -> dict[str, str]:
     """The environment of every graded run: this venv first on PATH, and the same math-thread caps
-    for every grader (``autograder.execute.kernel_environment`` keeps values already set)."""
+    for every grader (``autograder.grading.execute.kernel_environment`` keeps values already set)."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     for name in THREAD_VARIABLES:
@@ -197,8 +188,8 @@ def gradebook_scores(course: Path) -> dict:
         for assignment in gb.assignments:
             for submission in assignment.submissions:
                 for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        found[(submission.student.id, assignment.name, grade.name)] = grade.score
+                    for cell in notebook.grades:
+                        found[(submission.student.id, assignment.name, cell.name)] = cell.score
     return found
 
 

@@ -11,7 +11,7 @@ caches are warmed the same way for all. Every grader gets:
   ``c.ExecutePreprocessor.timeout``, appended to the course's ``nbgrader_config.py``), ours through
   ``--cell-timeout`` (and a notebook budget it never reaches, so no solution is timed first);
 - the same math-thread caps (OMP/OPENBLAS/MKL/NUMEXPR_NUM_THREADS = cores / workers, set in the
-  environment of every run; ``autograder.execute.kernel_environment`` keeps values already set).
+  environment of every run; ``autograder.grading.execute.kernel_environment`` keeps values already set).
 
 The fair compute limit is stock's own per-notebook execution time (stock runs one notebook at a
 time, uncontended; first cell start to last cell reply, from nbclient's timing metadata in its

@@ -1,14 +1,14 @@
 """Where the time of grading one submission goes, part by part, measured on this machine.
 
 Grades one submission (default: the solution of 01-data-matters) ``--repeats`` times through the
-real ``autograder.execute.run_submission``, sandboxed as `autograder grade` runs it, in a worker
+real ``autograder.grading.execute.run_submission``, sandboxed as `autograder grade` runs it, in a worker
 process of its own, with each step timed where it is called: nbgrader's sanitising preprocessors
 (one by one), the tamper scan and the canary/probe insertion (``autograder.tamper``), the working
 copy, the sandboxed kernel's launch, nbgrader's Execute (split, from nbclient's cell timing, into
 waiting for the kernel, the learner's cells with their tests, the canary cells, the probe cells,
 the client's gaps between cells and the client's shutdown), the tidying preprocessors, the canary
 check, the kernel's stop; then the trusted side's recording of the result in a real gradebook
-(``autograder.grade.Recorder.record``). Separately: a plain and a sandboxed kernel's start until
+(``autograder.grading.grade.Recorder.record``). Separately: a plain and a sandboxed kernel's start until
 it answers ``kernel_info``, the sandbox's set-up (once per worker; and the cgroup per kernel), and
 the learner's cells when one kernel runs alone against two kernels at once (the slow-down that
 parallel kernels cause each other on a shared machine).
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import functools
-import inspect
 import os
 import shutil
 import subprocess
@@ -152,12 +151,8 @@ def init_child(course_root: str, scratch: str, threads: int) -> None:
 
 def sandboxed_kernels(scratch: Path, env: dict, launcher) -> execute.KernelPrestarter:
     """A KernelPrestarter that starts its kernels with ``launcher`` after filling their folder, as a
-    sandboxed worker's does; its launcher is an argument (or, in earlier versions, the module's
-    KERNEL_LAUNCHER)."""
-    if "launcher" in inspect.signature(execute.KernelPrestarter).parameters:
-        return execute.KernelPrestarter(scratch, env, prestart=False, launcher=launcher)
-    execute.KERNEL_LAUNCHER = launcher
-    return execute.KernelPrestarter(scratch, env, prestart=False)
+    sandboxed worker's does."""
+    return execute.KernelPrestarter(scratch, env, prestart=False, launcher=launcher)
 
 
 def grade_once(task: execute.Task) -> tuple[dict, dict, float]:

@@ -13,8 +13,9 @@ none), a per-cell timeout sized for ML training (stock: 30 s, then the cell sile
 library warnings removed from stderr (stock zeroes a correct answer for them), and a dead kernel or
 corrupt file reported as a status and reason instead of a traceback in a log.
 
-The kernel is started in exactly one place, :data:`KERNEL_LAUNCHER`, so a sandboxed launcher
-(kernel inside bubblewrap, this client outside, over ZeroMQ ipc) can replace it later. Each worker
+A kernel is started by the launcher given to :class:`KernelPrestarter` (a plain local kernel, or
+one inside a bubblewrap sandbox with this client outside, over ZeroMQ ipc); each worker process
+holds its own :class:`Worker` (config, launcher, prestarter), in the local pool and on Dask. It
 keeps one kernel booting ahead of time (:class:`KernelPrestarter`) in an empty folder that becomes
 the next submission's working copy, so kernel start overlaps the previous notebook's run; a kernel
 is never reused across learners.
@@ -63,10 +64,10 @@ IGNORED_FILES = {".ipynb_checkpoints", "__pycache__", "timestamp.txt", KERNEL_RU
 def launch_local_kernel(kernel_name: str, workdir: Path, env: dict[str, str]) -> AsyncKernelManager:
     """Start a kernel as a plain child process whose working directory is ``workdir``.
 
-    This is the only place a learner's kernel is started. Replace :data:`KERNEL_LAUNCHER` to run
-    it elsewhere (e.g. in a sandbox); the function must return a started kernel manager that
-    nbclient can connect to. The kernel talks over ZeroMQ's ``ipc`` transport (Unix sockets in a
-    folder beside, not inside, the working copy): no TCP port is opened, and the same transport
+    The default launcher of :class:`KernelPrestarter`; any other (e.g. :func:`sandboxed_launcher`)
+    must also return a started kernel manager that nbclient can connect to. The kernel talks over
+    ZeroMQ's ``ipc`` transport (Unix sockets in a folder beside, not inside, the working copy): no
+    TCP port is opened, and the same transport
     crosses a sandbox boundary. The kernel's own log goes to ``kernel.log`` there, not to the console.
     """
     sockets = Path(tempfile.mkdtemp(prefix="ipc-", dir=workdir.parent))
@@ -103,18 +104,18 @@ def sandboxed_launcher(sandbox: Sandbox) -> Callable[[str, Path, dict[str, str]]
     return launch
 
 
-KERNEL_LAUNCHER: Callable[[str, Path, dict[str, str]], AsyncKernelManager] = launch_local_kernel
-
-
 def kernel_environment(threads_per_kernel: int | None = None) -> dict[str, str]:
     """The kernel's environment: nbgrader's autograde marker, and numeric libraries held to a
-    fair share of the cores so that parallel kernels do not oversubscribe the machine."""
+    fair share of the cores so that parallel kernels do not oversubscribe the machine.
+
+    The caps are set, not defaulted: a Dask nanny puts OMP_NUM_THREADS=1 into its worker's own
+    environment, and kernels must get the same caps on every back end."""
     env = dict(os.environ)
     env["NBGRADER_EXECUTION"] = "autograde"
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     if threads_per_kernel:
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-            env.setdefault(name, str(threads_per_kernel))
+            env[name] = str(threads_per_kernel)
     return env
 
 
@@ -169,16 +170,18 @@ class KernelPrestarter:
     starts it after the folder is filled.
     """
 
-    def __init__(self, scratch: Path, env: dict[str, str], kernel_name: str = "python3", prestart: bool = True):
+    def __init__(self, scratch: Path, env: dict[str, str], kernel_name: str = "python3", prestart: bool = True,
+                 launcher: Callable[[str, Path, dict[str, str]], AsyncKernelManager] | None = None):
         self.scratch = Path(scratch)
         self.env = env
         self.kernel_name = kernel_name
         self.prestart = prestart
+        self.launcher = launcher or launch_local_kernel
         self.ready: tuple[AsyncKernelManager, Path] | None = None
 
     def _start(self, kernel_name: str) -> tuple[AsyncKernelManager, Path]:
         workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=self.scratch))
-        return KERNEL_LAUNCHER(kernel_name, workdir, self.env), workdir
+        return self.launcher(kernel_name, workdir, self.env), workdir
 
     def take(self, kernel_name: str, workdir_filler: Callable[[Path], None]) -> tuple[AsyncKernelManager, Path]:
         """A started kernel for ``kernel_name`` whose folder ``workdir_filler`` has filled;
@@ -190,7 +193,7 @@ class KernelPrestarter:
         else:
             workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=self.scratch))
             workdir_filler(workdir)
-            manager = KERNEL_LAUNCHER(kernel_name, workdir, self.env)
+            manager = self.launcher(kernel_name, workdir, self.env)
         if self.ready is None and self.prestart:
             try:
                 self.ready = self._start(self.kernel_name)
@@ -614,13 +617,52 @@ def run_submission(task: Task, config: Config, kernels: KernelPrestarter) -> dic
 
 # --------------------------------------------------------------------------- worker process
 
-_worker: dict = {}
+class Worker:
+    """Everything one grading worker process needs, built once per process and passed explicitly.
+
+    The local pool's initializer and the Dask back end's worker plugin both build this object, so
+    a submission is graded the same way on both: the course's nbgrader config, a kernel launcher
+    (sandboxed unless the instructor chose --unsafe-no-sandbox) and a :class:`KernelPrestarter`.
+    The constructor only stores; :meth:`start` loads the config, probes the sandbox and boots the
+    first kernel; :meth:`close` stops the kernel booting ahead.
+    """
+
+    def __init__(self, course_root: str, scratch: str, threads_per_kernel: int,
+                 sandbox_limits: Limits | None = None):
+        self.course_root = course_root
+        self.scratch = scratch
+        self.threads_per_kernel = threads_per_kernel
+        self.sandbox_limits = sandbox_limits
+        self.config: Config | None = None
+        self.kernels: KernelPrestarter | None = None
+
+    def start(self) -> "Worker":
+        from autograder.course import load_nbgrader_config
+
+        launcher = (launch_local_kernel if self.sandbox_limits is None
+                    else sandboxed_launcher(Sandbox.start(self.sandbox_limits)))
+        self.config = load_nbgrader_config(Path(self.course_root))
+        self.kernels = KernelPrestarter(Path(self.scratch), kernel_environment(self.threads_per_kernel),
+                                        prestart=self.sandbox_limits is None, launcher=launcher)
+        if self.kernels.prestart:
+            try:
+                self.kernels.ready = self.kernels._start("python3")
+            except Exception:  # noqa: BLE001 - the next submission starts its own kernel
+                self.kernels.ready = None
+        return self
+
+    def grade(self, task: Task) -> dict:
+        return run_submission(task, self.config, self.kernels)
+
+    def close(self) -> None:
+        if self.kernels is not None:
+            self.kernels.close()
 
 
-def _exit_with_parent(parent_pid: int, kernels: KernelPrestarter) -> None:
+def _exit_with_parent(parent_pid: int, worker: Worker) -> None:
     """If the grading process is killed (even with SIGKILL), stop this worker and its kernels too.
 
-    A worker's own parent is multiprocessing's fork server, so it watches the grader's pid itself.
+    A pool worker's own parent is multiprocessing's fork server, so it watches the grader's pid itself.
     """
     def watch():
         while True:
@@ -628,40 +670,30 @@ def _exit_with_parent(parent_pid: int, kernels: KernelPrestarter) -> None:
             try:
                 os.kill(parent_pid, 0)
             except ProcessLookupError:
-                if kernels.ready is not None:
-                    kill_kernel(kernels.ready[0])
+                if worker.kernels is not None and worker.kernels.ready is not None:
+                    kill_kernel(worker.kernels.ready[0])
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
-def init_worker(course_root: str, scratch: str, threads_per_kernel: int, parent_pid: int | None = None,
-                sandbox_limits: Limits | None = None) -> None:
-    """Run once in each worker process: load nbgrader's config and boot the first kernel.
+# The one Worker of this local-pool process (a process pool calls plain functions, so the
+# initializer leaves it here once; Dask workers keep theirs in their plugin instead).
+_pool_worker: Worker | None = None
 
-    With ``sandbox_limits`` every kernel this worker starts runs in a bubblewrap sandbox with
-    those limits; ``None`` means the instructor chose --unsafe-no-sandbox.
-    """
-    global KERNEL_LAUNCHER
-    from autograder.course import load_nbgrader_config
 
+def init_worker(worker: Worker, parent_pid: int | None = None) -> None:
+    """The local pool's initializer: start this process's :class:`Worker` once."""
+    global _pool_worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    if sandbox_limits is not None:
-        KERNEL_LAUNCHER = sandboxed_launcher(Sandbox.start(sandbox_limits))
-    _worker["config"] = load_nbgrader_config(Path(course_root))
-    _worker["kernels"] = KernelPrestarter(Path(scratch), kernel_environment(threads_per_kernel),
-                                          prestart=sandbox_limits is None)
-    if _worker["kernels"].prestart:
-        try:
-            _worker["kernels"].ready = _worker["kernels"]._start("python3")
-        except Exception:
-            _worker["kernels"].ready = None
+    _pool_worker = worker.start()
     if parent_pid:
-        _exit_with_parent(parent_pid, _worker["kernels"])
+        _exit_with_parent(parent_pid, worker)
     # Worker processes end with os._exit, which skips atexit; multiprocessing's finalizers still run.
     from multiprocessing.util import Finalize
-    Finalize(_worker["kernels"], _worker["kernels"].close, exitpriority=10)
+    Finalize(worker, worker.close, exitpriority=10)
 
 
 def grade_in_worker(task: Task) -> dict:
-    return run_submission(task, _worker["config"], _worker["kernels"])
+    """Grade one notebook in this pool process's :class:`Worker` (see :func:`init_worker`)."""
+    return _pool_worker.grade(task)

@@ -1,7 +1,8 @@
 """Step 3, grade: autograde every pending submission of a lab, in parallel, resumably.
 
-Trusted side (this process): finds pending submissions, hands them to N worker processes, and is
-the only writer of the gradebook and of ``outcomes.json``. Untrusted side (``execute.py``): each
+Trusted side (this process): finds pending submissions, hands them to N worker processes (a local
+pool, or a Dask cluster with ``--cluster``: autograder/grading/backends.py), and is the only writer of the
+gradebook and of ``outcomes.json``. Untrusted side (``execute.py``): each
 submission runs in its own fresh kernel, in its own temporary working copy.
 
 A submission is *pending* unless ``outcomes.json`` holds a verdict for the very same files (a
@@ -14,15 +15,11 @@ submission), so nothing is lost or counted twice.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import threading
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -31,13 +28,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from autograder.grading.backends import ClusterUnavailable, DaskCluster, LocalPool, default_workers
 from autograder.curriculum import Curriculum, CurriculumError, load_curriculum
 from autograder.grading.execute import (
-    DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_BUDGET, NotARegularFile, Task, grade_in_worker, init_worker,
-    read_regular_file, short_scratch_root,
+    DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_BUDGET, NotARegularFile, Task, read_regular_file, short_scratch_root,
 )
 from autograder.files import atomic_write_bytes
 from autograder.grading.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.grading.settings import with_course_settings
 from autograder.course import db_path, load_nbgrader_config, read_timestamp
 from autograder.grading.gradebook import GradebookWriter, snapshot_gradebook
 from autograder.grading.budget import SolutionTimes, derive
@@ -94,10 +92,6 @@ def is_pending(submission: Submission, store: OutcomeStore, retry_failed: bool) 
     if outcome is None or outcome.fingerprint != submission.fingerprint:
         return True
     return retry_failed and outcome.status in RETRYABLE
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 class Recorder:
@@ -165,6 +159,7 @@ def grade_labs(
     show_progress: bool = True,
     sandbox: Limits | None = Limits(),
     details: Console | None = None,
+    cluster: str | None = None,
 ) -> list[Outcome]:
     """Grade every pending submission of the given labs in one pool; return this run's outcomes.
 
@@ -174,49 +169,34 @@ def grade_labs(
     ``cell_timeout`` and ``notebook_budget`` left as None are derived per lab from the solution's
     own run time (autograder/grading/budget.py). ``details`` receives the per-lab lines and the table of
     this run's outcomes (the demo writes them to a file); by default they go to ``console``.
+    ``cluster`` None grades in a local process pool; ``"local"`` on a Dask LocalCluster started
+    for the run; an address (``tcp://host:8786``) on that Dask scheduler's workers. A cluster that
+    cannot be started or reached raises ClusterUnavailable before anything is written.
     """
     console = console or Console()
     details = details or console
-    labs = [curriculum.lab(lab_id) for lab_id in lab_ids]
-    root = curriculum.root
-    workers = workers or default_workers()
+    root, workers = curriculum.root, workers or default_workers()
     config = load_nbgrader_config(root)
     if not db_path(root).exists():
         raise CurriculumError(
             f"No gradebook at {db_path(root)}: release the labs first with "
             f"`autograder release {' '.join(lab_ids)}`."
         )
+    outcomes: list[Outcome] = []
     with course_lock(root), GradebookWriter(root, config) as writer:
         store = OutcomeStore(root)
-        pending: list[Submission] = []
-        for lab in labs:
-            if not writer.has_assignment(lab.id):
-                raise CurriculumError(
-                    f"Lab '{lab.id}' is not in the gradebook {config.CourseDirectory.db_url}: release it "
-                    f"first with `autograder release {lab.id}`."
-                )
-            submissions = find_submissions(root, lab.id, writer.assignment_notebooks(lab.id))
-            if students:
-                submissions = [s for s in submissions if s.student in set(students)]
-            in_gradebook = writer.graded_students(lab.id)
-            # Pending: new or changed files, or an outcome whose grades are not in this gradebook.
-            todo = [s for s in submissions
-                    if is_pending(s, store, retry_failed) or s.student not in in_gradebook]
-            details.print(f"[bold]{escape(lab.id)}[/]: {len(submissions)} submissions, "
-                          f"{len(submissions) - len(todo)} already graded, {len(todo)} to grade")
-            pending += todo
+        pending = find_pending(curriculum, lab_ids, writer, store, students, retry_failed, details)
         if not pending:
             return []
-        console.print(f"grading {len(pending)} submissions with {workers} workers")
-        recorder = Recorder(curriculum, writer, store)
-        scratch = Path(tempfile.mkdtemp(prefix="aicl-", dir=short_scratch_root()))
-        outcomes: list[Outcome] = []
+        scratch = new_scratch(cluster, root)
         try:
-            db_url = snapshot_gradebook(root, scratch / "gradebook-snapshot.db")
-            limits = _time_limits(curriculum, {s.lab for s in pending}, cell_timeout, notebook_budget,
-                                  scratch, db_url, workers, sandbox, console, details)
-            outcomes = _run_pool(pending, root, scratch, db_url, workers, limits, recorder, console,
-                                 show_progress, sandbox)
+            with new_backend(cluster, workers, root, scratch, sandbox) as backend:
+                console.print(f"grading {len(pending)} submissions with {backend.describe()}")
+                db_url = snapshot_gradebook(root, scratch / "gradebook-snapshot.db")
+                limits = _time_limits(curriculum, {s.lab for s in pending}, cell_timeout, notebook_budget,
+                                      scratch, db_url, backend, console, details)
+                outcomes = _grade_pending(pending, root, db_url, limits, Recorder(curriculum, writer, store),
+                                          backend, console, show_progress)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     print_summary(details, outcomes)
@@ -225,31 +205,50 @@ def grade_labs(
     return outcomes
 
 
+def find_pending(curriculum: Curriculum, lab_ids: list[str], writer: GradebookWriter, store: OutcomeStore,
+                 students: list[str] | None, retry_failed: bool, details: Console) -> list[Submission]:
+    """The submissions to grade: new or changed files, or an outcome whose grades are not in this
+    gradebook; one line per lab says how many."""
+    pending: list[Submission] = []
+    for lab in [curriculum.lab(lab_id) for lab_id in lab_ids]:
+        if not writer.has_assignment(lab.id):
+            raise CurriculumError(
+                f"Lab '{lab.id}' is not in the gradebook {writer.config.CourseDirectory.db_url}: release it "
+                f"first with `autograder release {lab.id}`."
+            )
+        submissions = find_submissions(curriculum.root, lab.id, writer.assignment_notebooks(lab.id))
+        if students:
+            submissions = [s for s in submissions if s.student in set(students)]
+        in_gradebook = writer.graded_students(lab.id)
+        todo = [s for s in submissions if is_pending(s, store, retry_failed) or s.student not in in_gradebook]
+        details.print(f"[bold]{escape(lab.id)}[/]: {len(submissions)} submissions, "
+                      f"{len(submissions) - len(todo)} already graded, {len(todo)} to grade")
+        pending += todo
+    return pending
+
+
+def new_scratch(cluster: str | None, root: Path) -> Path:
+    """The run's private folder (gradebook snapshot, copies of solutions to time): in /tmp when this
+    machine's workers grade; in the course folder for an existing cluster, whose workers see the
+    course at the same path (a shared file system) but not this machine's /tmp."""
+    if cluster in (None, "local"):
+        return Path(tempfile.mkdtemp(prefix="aicl-", dir=short_scratch_root()))
+    return Path(tempfile.mkdtemp(prefix=".grading-", dir=root))
+
+
+def new_backend(cluster: str | None, workers: int, root: Path, scratch: Path, sandbox: Limits | None):
+    """The local process pool (``cluster`` None) or a Dask cluster (``"local"`` or a scheduler address)."""
+    if cluster is None:
+        return LocalPool(workers, root, scratch, sandbox)
+    return DaskCluster(cluster, workers, root, scratch, sandbox)
+
+
 def grade_lab(curriculum: Curriculum, lab_id: str, workers: int | None = None, **options) -> list[Outcome]:
     """Grade every pending submission of one lab (see :func:`grade_labs`)."""
     return grade_labs(curriculum, [lab_id], workers, **options)
 
 
-def _pool_context():
-    """Workers fork from a small server that imported the grading code once ("forkserver"),
-    which starts them in a fraction of a second instead of re-importing nbgrader in each."""
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["autograder.grading.execute", "autograder.grading.gradebook"])
-    return context
-
-
-def _failure(task: Task, reason: str) -> dict:
-    return {"student": task.student, "lab": task.lab, "notebook": task.notebook, "status": FAILED,
-            "reason": reason, "executed": None, "execution_seconds": 0.0}
-
-
-def _new_pool(size, root, scratch, workers, sandbox) -> ProcessPoolExecutor:
-    threads = max(1, default_workers() // workers)
-    return ProcessPoolExecutor(size, mp_context=_pool_context(), initializer=init_worker,
-                               initargs=(str(root), str(scratch), threads, os.getpid(), sandbox))
-
-
-def _time_limits(curriculum, lab_ids, cell_timeout, notebook_budget, scratch, db_url, workers, sandbox,
+def _time_limits(curriculum, lab_ids, cell_timeout, notebook_budget, scratch, db_url, backend,
                  console, details) -> dict[str, tuple[int, int]]:
     """(cell timeout, notebook budget) per lab: as given, else derived from the solution's run time,
     which is measured (sandboxed, like a submission) for labs whose source changed since last time."""
@@ -269,8 +268,7 @@ def _time_limits(curriculum, lab_ids, cell_timeout, notebook_budget, scratch, db
             tasks.append(Task("solution-timing", lab.id, lab.notebook_stem, str(folder), str(root / "release" / lab.id),
                               db_url, *given))
         measured = {}
-        _run_in_pool(_new_pool(workers, root, scratch, workers, sandbox), tasks,
-                     lambda task, result: measured.setdefault(task.lab, result))
+        backend.run([[task] for task in tasks], lambda task, result: measured.setdefault(task.lab, result))
         for lab in to_time:
             result = measured.get(lab.id)
             if result and result["status"] == GRADED and result.get("execution_seconds"):
@@ -289,76 +287,65 @@ def _time_limits(curriculum, lab_ids, cell_timeout, notebook_budget, scratch, db
     return limits
 
 
-def _run_pool(pending, root, scratch, db_url, workers, limits, recorder, console, show_progress,
-              sandbox) -> list[Outcome]:
-    """Keep N workers busy; record each submission as soon as all its notebooks are back."""
-    key = lambda s: (s.student, s.lab)  # noqa: E731
-    tasks = {
-        key(s): [
-            Task(s.student, s.lab, name, str(s.folder), str(root / "release" / s.lab), db_url, *limits[s.lab])
-            for name in s.notebooks if (s.folder / f"{name}.ipynb").exists()
-        ]
-        for s in pending
-    }
-    by_key = {key(s): s for s in pending}
-    outcomes: list[Outcome] = []
-    results: dict[tuple, list[dict]] = {k: [] for k in tasks}
+def submission_tasks(submission: Submission, root: Path, db_url: str, limits: tuple[int, int]) -> list[Task]:
+    """One Task per notebook the submission holds (a missing notebook is scored 0 by the Recorder)."""
+    return [Task(submission.student, submission.lab, name, str(submission.folder),
+                 str(root / "release" / submission.lab), db_url, *limits)
+            for name in submission.notebooks if (submission.folder / f"{name}.ipynb").exists()]
+
+
+class Batch:
+    """This run's submissions: collects each one's notebook results and records it (through the
+    Recorder, the only writer) as soon as all are back, then advances the progress bar."""
+
+    def __init__(self, pending: list[Submission], tasks: dict[tuple, list[Task]], recorder: Recorder,
+                 progress: Progress, bar):
+        self.by_key = {(s.student, s.lab): s for s in pending}
+        self.tasks = tasks
+        self.recorder = recorder
+        self.progress = progress
+        self.bar = bar
+        self.results: dict[tuple, list[dict]] = {k: [] for k in tasks}
+        self.outcomes: list[Outcome] = []
+        self.one_writer = threading.Lock()  # results arrive from threads; the gradebook has one writer
+
+    def record(self, task: Task, result: dict) -> None:
+        with self.one_writer:
+            k = (task.student, task.lab)
+            self.results[k].append(result)
+            if len(self.results[k]) == len(self.tasks[k]):
+                self.finish(k)
+
+    def finish(self, k: tuple) -> None:
+        submission = self.by_key[k]
+        try:
+            outcome = self.recorder.record(submission, self.results[k])
+        except Exception as error:  # noqa: BLE001 - one unrecordable submission must not stop the batch
+            self.recorder.writer.gradebook.db.rollback()
+            outcome = Outcome(submission.student, submission.lab, FAILED, needs_review=True,
+                              fingerprint=submission.fingerprint,
+                              reason=f"could not record the grades in the gradebook: {type(error).__name__}: {error}")
+            self.recorder.store.put(outcome)
+        self.outcomes.append(outcome)
+        self.progress.advance(self.bar)
+        if outcome.status != GRADED:
+            say(self.progress.console, f"  {escape(outcome.student)} {escape(outcome.lab)}: "
+                f"[yellow]{escape(outcome.status)}[/] - {escape(outcome.reason)}")
+
+
+def _grade_pending(pending, root, db_url, limits, recorder, backend, console, show_progress) -> list[Outcome]:
+    """Keep the back end's workers busy; record each submission as soon as all its notebooks are back."""
+    tasks = {(s.student, s.lab): submission_tasks(s, root, db_url, limits[s.lab]) for s in pending}
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
-        bar = progress.add_task("grading", total=len(pending))
-
-        def finish(k):
-            try:
-                outcome = recorder.record(by_key[k], results[k])
-            except Exception as error:  # noqa: BLE001 - one unrecordable submission must not stop the batch
-                recorder.writer.gradebook.db.rollback()
-                s = by_key[k]
-                outcome = Outcome(s.student, s.lab, FAILED, needs_review=True, fingerprint=s.fingerprint,
-                                  reason=f"could not record the grades in the gradebook: {type(error).__name__}: {error}")
-                recorder.store.put(outcome)
-            outcomes.append(outcome)
-            progress.advance(bar)
-            if outcome.status != GRADED:
-                say(progress.console, f"  {escape(outcome.student)} {escape(outcome.lab)}: "
-                    f"[yellow]{escape(outcome.status)}[/] - {escape(outcome.reason)}")
-
+        batch = Batch(pending, tasks, recorder, progress, progress.add_task("grading", total=len(pending)))
         # Submissions with no notebook at all are recorded straight away (nbgrader gives them 0).
         for k in [k for k, t in tasks.items() if not t]:
-            finish(k)
+            batch.finish(k)
         # A learner's labs one after another: long and short notebooks mix, which balances the workers.
-        queue = [t for k in sorted(tasks, key=lambda k: (k[0], k[1])) for t in tasks[k]]
-        one_writer = threading.Lock()  # retries run in threads; the gradebook has one writer at a time
-
-        def record(task, result):
-            with one_writer:
-                k = (task.student, task.lab)
-                results[k].append(result)
-                if len(results[k]) == len(tasks[k]):
-                    finish(k)
-
-        def new_pool(size):
-            return _new_pool(size, root, scratch, workers, sandbox)
-
-        # A crashed worker breaks the whole pool and fails every task queued in it. So a task is
-        # charged for a crash only when it crashed a pool of its own: tasks caught in two broken
-        # shared pools are run once more, each alone (in parallel), and only a task that breaks
-        # its own pool is marked FAILED.
-        breaks: dict[int, int] = {}
-        while queue:
-            broken = _run_in_pool(new_pool(workers), queue, record)
-            for task in broken:
-                breaks[id(task)] = breaks.get(id(task), 0) + 1
-            queue = [t for t in broken if breaks[id(t)] < 2]
-            alone = [t for t in broken if breaks[id(t)] >= 2]
-            if alone:
-                with ThreadPoolExecutor(workers) as threads_pool:
-                    for task, crashed in zip(alone, threads_pool.map(
-                            lambda t: _run_in_pool(new_pool(1), [t], record), alone)):
-                        if crashed:
-                            record(task, _failure(task, "the grading worker process crashed while running "
-                                                        "this notebook alone (it was retried on its own)"))
-    return outcomes
+        backend.run([tasks[k] for k in sorted(tasks) if tasks[k]], batch.record)
+    return batch.outcomes
 
 
 def say(console: Console, text: str) -> None:
@@ -370,29 +357,6 @@ def say(console: Console, text: str) -> None:
             console.print(f"(a progress line could not be shown: {type(error).__name__})", markup=False)
         except Exception:  # noqa: BLE001
             pass
-
-
-def _run_in_pool(executor: ProcessPoolExecutor, queue: list[Task], record) -> list[Task]:
-    """Run ``queue`` in ``executor`` and record each result; return the tasks a crash cut short."""
-    broken: list[Task] = []
-    try:
-        futures = {executor.submit(grade_in_worker, task): task for task in queue}
-        remaining = set(futures)
-        while remaining:
-            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-            for future in finished:
-                task = futures[future]
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    broken.append(task)
-                    continue
-                except Exception as error:  # noqa: BLE001
-                    result = _failure(task, f"grading worker error: {error}")
-                record(task, result)
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-    return broken
 
 
 def print_summary(console: Console, outcomes: list[Outcome]) -> None:
@@ -424,7 +388,9 @@ def print_counts(console: Console, outcomes: list[Outcome]) -> None:
 def add_command(subparsers) -> None:
     parser = subparsers.add_parser("grade", help="autograde every pending submission of a lab, in parallel")
     parser.add_argument("labs", nargs="*", help="lab ids (default: every ready lab with submissions)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel kernels (default: CPU cores). "
+                        "Each option's default can be set in nbgrader_config.py: c.AutograderGrade.workers, "
+                        ".cluster, .cell_timeout, .notebook_budget, .memory_mb, .max_processes")
     parser.add_argument("--cell-timeout", type=int, default=None,
                         help="seconds one cell may run before it is interrupted (default: 10 times the "
                              "lab's solution run time, at least 60)")
@@ -434,6 +400,9 @@ def add_command(subparsers) -> None:
                         help="grade again submissions whose kernel died or whose worker crashed")
     parser.add_argument("--student", action="append", default=None, help="grade only this learner (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    parser.add_argument("--cluster", default=None, metavar="local|tcp://HOST:PORT",
+                        help="grade on Dask: 'local' starts a LocalCluster of --workers processes for this run; "
+                             "an address uses that running scheduler's workers (default: a local process pool)")
     add_sandbox_options(parser)
     parser.set_defaults(run=run)
 
@@ -441,10 +410,12 @@ def add_command(subparsers) -> None:
 def add_sandbox_options(parser) -> None:
     """The sandbox's limits, and the explicit opt-out (shared by `grade` and `demo`)."""
     defaults = Limits()
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
-                        help=f"memory for one learner's kernel (default {defaults.memory_mb})")
-    parser.add_argument("--max-processes", type=int, default=defaults.processes,
-                        help=f"processes and threads for one learner's kernel (default {defaults.processes})")
+    parser.add_argument("--memory-mb", type=int, default=None,
+                        help=f"memory for one learner's kernel (default {defaults.memory_mb}, or "
+                             "c.AutograderGrade.memory_mb in nbgrader_config.py)")
+    parser.add_argument("--max-processes", type=int, default=None,
+                        help=f"processes and threads for one learner's kernel (default {defaults.processes}, "
+                             "or c.AutograderGrade.max_processes)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run learners' code without isolation: only for submissions you trust")
 
@@ -465,8 +436,12 @@ def sandbox_from_args(args, console: Console) -> Limits | None:
 
 def run(args) -> int:
     curriculum = load_curriculum(args.course)
+    args = with_course_settings(args, curriculum.root)
     if args.workers is not None and args.workers < 1:
         raise CurriculumError("--workers must be 1 or more.")
+    if args.cluster not in (None, "local") and "://" not in args.cluster:
+        raise CurriculumError(f"--cluster {args.cluster!r}: give 'local' or a scheduler address such as "
+                              "tcp://host:8786.")
     labs = args.labs or [lab.id for lab in curriculum.ready_labs
                          if (curriculum.root / "submitted").is_dir()
                          and any((curriculum.root / "submitted").glob(f"*/{lab.id}"))]
@@ -479,7 +454,11 @@ def run(args) -> int:
     except SandboxUnavailable as error:
         console.print(f"[bold red]Not grading:[/] {error}")
         return 2
-    grade_labs(curriculum, labs, args.workers, args.cell_timeout, args.notebook_budget,
-               args.retry_failed, args.student, console=console, show_progress=not args.no_progress,
-               sandbox=sandbox)
+    try:
+        grade_labs(curriculum, labs, args.workers, args.cell_timeout, args.notebook_budget,
+                   args.retry_failed, args.student, console=console, show_progress=not args.no_progress,
+                   sandbox=sandbox, cluster=args.cluster)
+    except ClusterUnavailable as error:
+        console.print(f"[bold red]Not grading:[/] {escape(str(error))}")
+        return 1
     return 0
