@@ -186,8 +186,7 @@ def grade_labs(
             f"No gradebook at {db_path(root)}: release the labs first with "
             f"`autograder release {' '.join(lab_ids)}`."
         )
-    with course_lock(root), GradebookWriter(root, config) as writer:
-        store = OutcomeStore(root)
+    with course_lock(root), GradebookWriter(root, config) as writer, OutcomeStore(root) as store:
         pending: list[Submission] = []
         for lab in labs:
             if not writer.has_assignment(lab.id):
