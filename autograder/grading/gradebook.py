@@ -43,9 +43,11 @@ def snapshot_gradebook(course_root: Path, destination: Path) -> str:
 class _FlushOnCommit:
     """The writer's session as lent to nbgrader's preprocessors: their ``commit`` only flushes.
 
-    ``SaveAutoGrades`` and ``AssignLatePenalties`` commit after every cell; here a submission's
-    grades land in one transaction (see the module docstring). Expiring after the flush keeps what
-    a commit gives them: computed columns such as a notebook's score are read afresh.
+    ``SaveAutoGrades`` commits after every cell; here a submission's grades land in one transaction
+    (see the module docstring). A real commit would also expire every loaded object; that is not
+    done per cell (it made each cell reload its rows): ``SaveAutoGrades`` reads only plain columns
+    it writes itself, and :class:`RecordLatePenalty`, the one step that reads computed columns,
+    expires the session once before it reads them.
     """
 
     def __init__(self, session):
@@ -53,7 +55,6 @@ class _FlushOnCommit:
 
     def commit(self) -> None:
         self._session.flush()
-        self._session.expire_all()
 
     def __getattr__(self, name):
         return getattr(self._session, name)
@@ -92,6 +93,8 @@ class RecordLatePenalty(AssignLatePenalties):
     def preprocess(self, nb, resources):
         notebook_id, assignment_id, student_id = _ids(resources)
         gradebook = resources["gradebook"]
+        gradebook.db.flush()  # nothing unflushed is lost by the expiry below
+        gradebook.db.expire_all()  # the notebook's score is computed by SQL from the grades just written
         self.init_plugin()
         submission = gradebook.find_submission(assignment_id, student_id)
         notebook = gradebook.find_submission_notebook(notebook_id, assignment_id, student_id)
