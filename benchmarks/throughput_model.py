@@ -178,7 +178,7 @@ def main() -> int:
           f"{1000 * a:.1f} ms at the start, growing {1000 * b_measured:.3f} ms per outcome recorded (medians of the "
           f"first and last third)")
     print("OutcomeStore.put (the saving at each record): " + ", ".join(
-        f"{1000 * t:.0f} ms at {n} outcomes" for n, t in saves.items()) + f" = {1000 * b:.3f} ms per outcome")
+        f"{1000 * t:.2f} ms at {n} outcomes" for n, t in saves.items()) + f" = {1000 * b:.3f} ms per outcome")
     print(f"model: record(n) = {1000 * a:.1f} ms + {1000 * b:.3f} ms * n; mean over a {args.cohort}-submission "
           f"cohort {1000 * mean_record:.1f} ms")
     print(f"\n{'workers':>8}{'simulated sub/s':>17}{'on paper sub/s':>16}{'client busy':>13}")
