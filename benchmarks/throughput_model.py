@@ -12,9 +12,9 @@ from that run's wall time with --wall); W workers take tasks in order, and the c
 result as it arrives, one at a time, with the record time measured here: ``Recorder.record`` (the
 gradebook transaction, the autograded notebook, ``outcomes.json``) on a real gradebook, for
 ``--record-count`` learners in turn, modelled as a + b * (outcomes already recorded): a is the
-median of the first records; b is measured directly, because ``OutcomeStore.save`` rewrites the
-whole ``outcomes.json`` at every record: saves of stores holding 100, 1,000 and 4,000 copies of a
-real outcome, fitted with a line.
+median of the first records; b is measured directly from ``OutcomeStore.put`` (before issue 17 it
+rewrote the whole ``outcomes.json`` at every record; it now appends one journal line): puts into
+stores holding 100, 1,000 and 4,000 copies of a real outcome, fitted with a line.
 
 Run (after a real run, e.g. grading.py --keep or large_cohort.py, whose course holds outcomes.json):
     .venv/bin/python benchmarks/throughput_model.py --outcomes COURSE/outcomes.json --wall 133.5 --run-workers 2
@@ -80,8 +80,9 @@ def record_growth(seconds: list[float]) -> tuple[float, float]:
 
 
 def save_growth(course: Path, sizes=(100, 1000, 4000)) -> tuple[float, dict[int, float]]:
-    """Seconds per outcome already recorded that ``OutcomeStore.save`` adds (it rewrites the whole
-    ``outcomes.json`` at every record), from saves of stores holding ``sizes`` copies of a real outcome."""
+    """Seconds per outcome already recorded that ``OutcomeStore.put`` adds (the writer's saving cost
+    per record: a whole rewrite of ``outcomes.json`` before issue 17, one journal line since), from
+    puts of a new learner's outcome into stores holding ``sizes`` copies of a real outcome."""
     from dataclasses import replace
 
     real = next(iter(outcomes.OutcomeStore(course).outcomes.values()))
@@ -91,9 +92,9 @@ def save_growth(course: Path, sizes=(100, 1000, 4000)) -> tuple[float, dict[int,
             store = outcomes.OutcomeStore(Path(folder))
             store.outcomes = {(f"s{i:06d}", real.lab): replace(real, student=f"s{i:06d}") for i in range(size)}
             runs = []
-            for _ in range(3):
+            for number in range(5):
                 started = time.perf_counter()
-                store.save()
+                store.put(replace(real, student=f"new{number}"))
                 runs.append(time.perf_counter() - started)
             measured[size] = median(runs)
     fit = statistics.linear_regression(list(measured), list(measured.values()))
@@ -176,8 +177,8 @@ def main() -> int:
     print(f"record time (Recorder.record, {len(recorded)} learners in turn): median {1000 * median(recorded):.1f} ms; "
           f"{1000 * a:.1f} ms at the start, growing {1000 * b_measured:.3f} ms per outcome recorded (medians of the "
           f"first and last third)")
-    print("outcomes.json rewritten whole at each record: " + ", ".join(
-        f"{1000 * t:.0f} ms at {n} outcomes" for n, t in saves.items()) + f" = {1000 * b:.3f} ms per outcome")
+    print("OutcomeStore.put (the saving at each record): " + ", ".join(
+        f"{1000 * t:.2f} ms at {n} outcomes" for n, t in saves.items()) + f" = {1000 * b:.3f} ms per outcome")
     print(f"model: record(n) = {1000 * a:.1f} ms + {1000 * b:.3f} ms * n; mean over a {args.cohort}-submission "
           f"cohort {1000 * mean_record:.1f} ms")
     print(f"\n{'workers':>8}{'simulated sub/s':>17}{'on paper sub/s':>16}{'client busy':>13}")

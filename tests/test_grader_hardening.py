@@ -211,10 +211,14 @@ def test_resume_after_a_kill_between_gradebook_commit_and_outcome_write(tmp_path
         except ProcessLookupError:
             pass
     assert len(load_outcomes(root)) == 1
+    # That one outcome was saved as a journal line, not by rewriting outcomes.json (issue 17).
+    assert not (root / "outcomes.json").exists() and (root / "outcomes.journal").exists()
     again = subprocess.run([sys.executable, "-m", "autograder", *command], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "1 already graded, 3 to grade" in again.stdout
     assert {o.student: o.score for o in load_outcomes(root)} == expected
+    assert not (root / "outcomes.journal").exists()  # folded into outcomes.json when the run ended
+    assert len(json.loads((root / "outcomes.json").read_text(encoding="utf-8"))["outcomes"]) == len(expected)
     from pipeline_fixtures import gradebook_scores
     assert len(gradebook_scores(root)) == len(expected) * 2  # two graded cells each, no duplicates
 

@@ -24,7 +24,7 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
 from autograder.course import load_nbgrader_config
 
-from autograder.grading.gradebook import GradebookWriter
+from autograder.grading.gradebook import GradebookWriter, RecordAutoGrades, RecordLatePenalty, _LentGradebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB, NOTEBOOK, STUDENT = "lab", "lab", "s1"
@@ -122,3 +122,27 @@ def test_constructing_a_writer_opens_no_gradebook(tmp_path):
     writer = GradebookWriter(folder)  # nbgrader's Gradebook would create gradebook.db on opening
     assert writer.gradebook is None and not (folder / "gradebook.db").exists()
     writer.close()  # closing a writer never opened is harmless
+
+
+
+def test_the_late_penalty_is_bounded_by_the_score_just_written_not_one_read_before(tmp_path):
+    """Commits lent to nbgrader only flush (issue 17: no expiry per cell), so the notebook's score, a
+    column SQL computes from its grades, may sit stale in the session: RecordLatePenalty must read it
+    afresh. Here the session reads it (0) before the grades (2 points) are written."""
+    course = make_course(tmp_path / "ours")
+    config = load_nbgrader_config(course)
+    config.AssignLatePenalties.plugin_class = OnePointPerHour
+    with GradebookWriter(course, config) as writer, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gradebook = writer.gradebook
+        gradebook.update_or_create_submission(LAB, STUDENT, timestamp=HANDED_IN)
+        # What the session keeps is what is referenced: the submission and its notebook, read before grading.
+        submission = gradebook.find_submission(LAB, STUDENT)
+        held = gradebook.find_submission_notebook(NOTEBOOK, LAB, STUDENT)
+        assert (submission.score, held.score, submission.total_seconds_late) == (0, 0, 5400)
+        resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": LAB, "student": STUDENT},
+                     "gradebook": _LentGradebook(gradebook)}
+        notebook = executed_notebook()
+        for step in (RecordAutoGrades(config=config), RecordLatePenalty(config=config)):
+            notebook, resources = step.preprocess(notebook, resources)
+        assert held.late_submission_penalty == 2 and held.score == 2

@@ -183,8 +183,7 @@ def grade_labs(
             f"`autograder release {' '.join(lab_ids)}`."
         )
     outcomes: list[Outcome] = []
-    with course_lock(root), GradebookWriter(root, config) as writer:
-        store = OutcomeStore(root)
+    with course_lock(root), GradebookWriter(root, config) as writer, OutcomeStore(root) as store:
         pending = find_pending(curriculum, lab_ids, writer, store, students, retry_failed, details)
         if not pending:
             return []

@@ -312,8 +312,8 @@ for _path in ["{gradebook}", "../../gradebook.db"]:
 '''
 WRITE_OUTSIDE = '''
 import os
-for _path in ["{course}" + "/outcomes.json", "{course}" + "/release/01-data-matters/data-matters.ipynb",
-              "{other}", "../../pwned.txt", "/tmp/pwned.txt", os.path.expanduser("~/pwned.txt")]:
+for _path in ["{course}" + "/outcomes.json", "{course}" + "/outcomes.journal",
+              "{course}" + "/release/01-data-matters/data-matters.ipynb", "{other}", "../../pwned.txt", "/tmp/pwned.txt", os.path.expanduser("~/pwned.txt")]:
     try:
         with open(_path, "w") as _f:
             _f.write("pwned")
@@ -465,7 +465,7 @@ ATTACKS: dict[str, Attack] = {
     # 3. write
     "sqlite-set-scores": Attack("write", "sqlite3 UPDATE grade SET auto_score=297", early(SQLITE_SCORES)),
     "sqlite-rewrite-tests": Attack("write", "sqlite3 rewrite the stored test source to `pass`", early(SQLITE_TESTS)),
-    "write-outside": Attack("write", "write outcomes.json, the release, another learner's file, ~, /tmp", early(WRITE_OUTSIDE)),
+    "write-outside": Attack("write", "write outcomes.json or its journal, the release, another learner's file, ~, /tmp", early(WRITE_OUTSIDE)),
     # 4. network
     "network": Attack("network", "TCP to this machine and the internet, HTTP", early(NETWORK)),
     # 5. resources
