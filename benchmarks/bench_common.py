@@ -140,7 +140,7 @@ def start_sandbox(limits=None):
 
 def bench_env(threads_per_kernel: int) -> dict[str, str]:
     """The environment of every graded run: this venv first on PATH, and the same math-thread caps
-    for every grader (``autograder.grading.execute.kernel_environment`` keeps values already set)."""
+    for every grader (``autograder.grading.execute.kernel_environment`` sets the same value in its kernels)."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     for name in THREAD_VARIABLES:

@@ -11,7 +11,8 @@ caches are warmed the same way for all. Every grader gets:
   ``c.ExecutePreprocessor.timeout``, appended to the course's ``nbgrader_config.py``), ours through
   ``--cell-timeout`` (and a notebook budget it never reaches, so no solution is timed first);
 - the same math-thread caps (OMP/OPENBLAS/MKL/NUMEXPR_NUM_THREADS = cores / workers, set in the
-  environment of every run; ``autograder.grading.execute.kernel_environment`` keeps values already set).
+  environment of every run; ``autograder.grading.execute.kernel_environment`` sets its kernels to the
+  same value).
 
 The fair compute limit is stock's own per-notebook execution time (stock runs one notebook at a
 time, uncontended; first cell start to last cell reply, from nbclient's timing metadata in its
@@ -26,7 +27,7 @@ Figures for the issue (quiet machine, 2 cores):
     .venv/bin/python benchmarks/grading.py --learners 40 --rounds 3 --workers 2
 Dry run (proves it runs end to end; its figures mean nothing):
     .venv/bin/python benchmarks/grading.py --learners 6 --rounds 2 --lab 01-data-matters --lab 02-preparing-data
-Until `autograder grade` has --cluster, that column says "not measured"; --no-cluster skips it.
+--no-cluster skips the `--cluster local` column.
 It works in a temporary folder (or --workspace) and leaves the repository untouched.
 """
 
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -110,13 +110,6 @@ class Grader:
                              str(self.workers), "--cell-timeout", str(self.cell_timeout), "--notebook-budget",
                              str(max(self.cell_timeout, DEFAULT_NOTEBOOK_BUDGET)), "--no-progress", *self.extra],
                             course, env)
-
-
-def has_cluster_option(course: Path) -> bool:
-    """Whether the autograder that grades ``course`` has --cluster (asked from there, as the runs are)."""
-    help_text = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], capture_output=True,
-                               text=True, cwd=course).stdout
-    return "--cluster" in help_text
 
 
 @dataclass
@@ -212,10 +205,8 @@ def main() -> int:
     graders = [Grader(STOCK, lab_ids, 1, args.cell_timeout), Grader(POOL, lab_ids, args.workers, args.cell_timeout)]
     if args.no_cluster:
         print("--no-cluster: `autograder grade --cluster local` not measured")
-    elif has_cluster_option(master):
-        graders.append(Grader(CLUSTER, lab_ids, args.workers, args.cell_timeout, ["--cluster", "local"]))
     else:
-        print("--cluster local: not measured: this autograder has no --cluster option")
+        graders.append(Grader(CLUSTER, lab_ids, args.workers, args.cell_timeout, ["--cluster", "local"]))
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     env = bench_env(threads)
     print(f"{args.learners} submissions over {len(labs)} labs; {os.cpu_count()} CPUs; {args.workers} workers; "
