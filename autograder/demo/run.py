@@ -8,7 +8,6 @@ those modules are present, certify and report. It ends by printing where every o
 
 from __future__ import annotations
 
-import importlib
 import io
 import shutil
 import time
@@ -19,12 +18,14 @@ from rich.console import Console
 
 from autograder.demo import cohort
 from autograder.collect import import_submissions, print_report
+from autograder.credentials.certify import certify_cohort
 from autograder.curriculum import CurriculumError, find_course_root, load_curriculum
 from autograder.export import export
 from autograder.feedback import write_feedback
 from autograder.grading.grade import default_workers, grade_labs
 from autograder.grading.sandbox import Limits, Sandbox, SandboxUnavailable
 from autograder.release import release
+from autograder.report import write_report
 from autograder.status import status_table
 
 MARKER = ".autograder-demo"
@@ -74,13 +75,6 @@ def shown(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def _optional(module: str, function: str):
-    try:
-        return getattr(importlib.import_module(f"autograder.{module}"), function)
-    except (ModuleNotFoundError, AttributeError):
-        return None
 
 
 def demo_sandbox(console: Console) -> Limits | None:
@@ -184,26 +178,21 @@ def _publish_results(curriculum, ready: list, reports: Path, console: Console) -
 
 
 def _certify_and_report(root: Path, reports: Path, console: Console) -> dict:
-    """Step 7, when those commands are installed: certificates and the cohort report; where they are."""
+    """Step 7: certificates and the cohort report; where they are."""
     outputs: dict = {}
-    certify_cohort = _optional("credentials.certify", "certify_cohort")
-    write_report = _optional("report", "write_report")
-    if certify_cohort or write_report:
-        console.rule("[bold]7. certify and report")
-    if certify_cohort:
-        result = certify_cohort(root)
-        summary = result.summary()
-        (reports / "certify.txt").write_text(summary + "\n", encoding="utf-8")
-        for line in summary.splitlines():
-            if not line.startswith("Not yet:"):
-                console.print(line, markup=False, highlight=False)
-        if result.not_met:
-            console.print(f"{len(result.not_met)} learner-track pairs not (yet) met, each with its reason: "
-                          f"{shown(reports / 'certify.txt')}", markup=False)
-        outputs["certificates"] = result.directory or root / "certificates"
-        outputs["verification page (offline)"] = outputs["certificates"] / "verify.html"
-    if write_report:
-        outputs["cohort report"] = write_report(root)
+    console.rule("[bold]7. certify and report")
+    result = certify_cohort(root)
+    summary = result.summary()
+    (reports / "certify.txt").write_text(summary + "\n", encoding="utf-8")
+    for line in summary.splitlines():
+        if not line.startswith("Not yet:"):
+            console.print(line, markup=False, highlight=False)
+    if result.not_met:
+        console.print(f"{len(result.not_met)} learner-track pairs not (yet) met, each with its reason: "
+                      f"{shown(reports / 'certify.txt')}", markup=False)
+    outputs["certificates"] = result.directory or root / "certificates"
+    outputs["verification page (offline)"] = outputs["certificates"] / "verify.html"
+    outputs["cohort report"] = write_report(root)
     return outputs
 
 

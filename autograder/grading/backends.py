@@ -46,11 +46,20 @@ def default_workers() -> int:
 
 # --------------------------------------------------------------------------- local process pool
 
+def threads_per_kernel(workers: int) -> int:
+    """Math-library threads for each kernel: this machine's cores shared by the workers."""
+    return max(1, default_workers() // workers)
+
+
+# Imported once by the server that worker processes fork from.
+POOL_PRELOAD = ["autograder.grading.execute", "autograder.grading.gradebook"]
+
+
 def _pool_context():
     """Workers fork from a small server that imported the grading code once ("forkserver"),
     which starts them in a fraction of a second instead of re-importing nbgrader in each."""
     context = get_context("forkserver")
-    context.set_forkserver_preload(["autograder.grading.execute", "autograder.grading.gradebook"])
+    context.set_forkserver_preload(POOL_PRELOAD)
     return context
 
 
@@ -79,8 +88,7 @@ class LocalPool:
         return f"{self.workers} workers"
 
     def _new_pool(self, size: int) -> ProcessPoolExecutor:
-        worker = Worker(str(self.course_root), str(self.scratch), max(1, default_workers() // self.workers),
-                        self.sandbox)
+        worker = Worker(str(self.course_root), str(self.scratch), threads_per_kernel(self.workers), self.sandbox)
         return ProcessPoolExecutor(size, mp_context=_pool_context(), initializer=init_worker,
                                    initargs=(worker, os.getpid()))
 
@@ -136,8 +144,7 @@ def _run_in_pool(executor: ProcessPoolExecutor, queue: list[Task], record: Recor
 DASK_SETTINGS = {"distributed.scheduler.allowed-failures": 1,
                  "distributed.scheduler.worker-saturation": 1.0,
                  "distributed.worker.multiprocessing-method": "forkserver"}
-FORKSERVER_PRELOAD = ["distributed", "autograder.grading.execute", "autograder.grading.gradebook",
-                      "autograder.grading.dask_worker"]
+FORKSERVER_PRELOAD = ["distributed", *POOL_PRELOAD, "autograder.grading.dask_worker"]
 CONNECT_TIMEOUT = "10s"
 
 
@@ -196,7 +203,7 @@ class DaskCluster:
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=logging.ERROR)
-            threads, scratch = max(1, default_workers() // self.workers), str(self.scratch)
+            threads, scratch = threads_per_kernel(self.workers), str(self.scratch)
         else:  # a remote machine's cores and folders are unknown here: one math thread, its own /tmp
             threads, scratch = 1, None
         self.client = distributed.Client(self.cluster or self.address, timeout=CONNECT_TIMEOUT)
