@@ -47,11 +47,12 @@ from bench_common import (  # noqa: E402
 
 TOTAL = "run_submission, in all"
 EXECUTE = "nbgrader Execute (GradingExecute), in all"
+COPY_IN = "kernel booted, working copy copied in (fill_working_copy)"
 # The table's rows, in the order a submission meets them; indented rows are parts of the row above.
 LAYOUT = ["read_submission", "sanitise (nbgrader's sanitising preprocessors)", *(
     f"  {cls.__name__}" for cls in execute.SANITIZERS), "prepare_integrity_checks (tamper.py)", *(
     f"  {cls.__name__}" for cls in tamper.BEFORE_EXECUTE), "MarkHiddenTests", "working copy filled",
-    "kernel launch (sandboxed, until started)", EXECUTE, "  execute: wait for the kernel, client set-up",
+    "kernel launch (sandboxed, until started)", COPY_IN, EXECUTE, "  execute: wait for the kernel, client set-up",
     "  execute: learner cells", "  execute: canary cells", "  execute: probe cells",
     "  execute: client, between cells", "  execute: client shutdown",
     *(f"{cls.__name__} (tidy)" for cls in execute.TIDIERS), "CheckCanaries (tamper.py)",
@@ -114,6 +115,15 @@ def _instrument(parts: dict, marks: dict) -> None:
     execute.MarkHiddenTests.preprocess = timed(parts, "MarkHiddenTests", execute.MarkHiddenTests.preprocess)
     original_fill = execute.fill_working_copy
     execute.fill_working_copy = lambda task: timed(parts, "working copy filled", original_fill(task))
+    copy_in = execute.SandboxedKernelManager.fill_working_copy
+
+    async def copying_in(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return await copy_in(self, *args, **kwargs)
+        finally:
+            parts[COPY_IN] += time.perf_counter() - started
+    execute.SandboxedKernelManager.fill_working_copy = copying_in
 
     run = execute.GradingExecute.preprocess
 
@@ -150,8 +160,8 @@ def init_child(course_root: str, scratch: str, threads: int) -> None:
 
 
 def sandboxed_kernels(scratch: Path, env: dict, launcher) -> execute.KernelPrestarter:
-    """A KernelPrestarter that starts its kernels with ``launcher`` after filling their folder, as a
-    sandboxed worker's does."""
+    """A KernelPrestarter that starts each kernel with ``launcher`` when it is taken, so that its
+    boot is timed (a grading worker's boots one ahead, while the previous notebook runs)."""
     return execute.KernelPrestarter(scratch, env, prestart=False, launcher=launcher)
 
 

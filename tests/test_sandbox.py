@@ -46,9 +46,10 @@ PROBES = {
         "    except OSError as e: result.append(type(e).__name__)\nprint(json.dumps(result))"
     ),
     "environment": "print(json.dumps(sorted(k for k in os.environ if 'SECRET' in k or k == 'JPY_PARENT_PID')))",
+    # Its children are reaped before the next probe runs, which needs a thread of the same limit.
     "fork_bomb": (
         "import time\nn = 0\ntry:\n    for _ in range(400):\n        if os.fork() == 0:\n            time.sleep(2); os._exit(0)\n"
-        "        n += 1\nexcept OSError:\n    pass\nprint(json.dumps(n))"
+        "        n += 1\nexcept OSError:\n    pass\nfor _ in range(n):\n    os.wait()\nprint(json.dumps(n))"
     ),
     "big_file": (
         "try:\n    with open('big.bin', 'wb') as f:\n        f.write(b'0' * (40 << 20))\n    print(json.dumps('written'))\n"
@@ -56,6 +57,8 @@ PROBES = {
     ),
     "labs_import": "from labs import datasets\nprint(json.dumps(list(datasets.credit_data().shape)))",
     "given_file": "print(json.dumps(open('given.txt').read()))",
+    # HOME is the working copy: a submitted IPython startup file would run before any scanned cell.
+    "learner_startup_file": "print(json.dumps([os.path.exists('startup-ran.txt'), os.path.isdir('.ipython')]))",
     "disk_fill": (
         "n = 0\nerror = None\ntry:\n    for i in range(200):\n        with open(f'fill{{i}}.bin', 'wb') as f:\n"
         "            f.write(b'0' * (1 << 20))\n        n += 1\nexcept OSError as e:\n    error = 'OSError'\n"
@@ -85,6 +88,9 @@ def probe_results(tmp_path_factory, listener):
     sandbox = Sandbox.start(Limits(memory_mb=1024, processes=48, file_size_mb=16, disk_mb=64))
     work = tmp_path_factory.mktemp("submission")
     (work / "given.txt").write_text("given by the grader")
+    startup = work / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-learner.py").write_text("open('startup-ran.txt', 'w').close()\n")
     os.environ["AICL_TEST_SECRET"] = "do-not-leak"
     cells = [
         nbformat.v4.new_code_cell(code.format(port=port, labs=str(Path(labs.__file__).parent), outside=str(outside)))
@@ -94,6 +100,8 @@ def probe_results(tmp_path_factory, listener):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     manager = sandbox.kernel_manager(work)
     try:
+        run_sync(manager.start_kernel)()
+        run_sync(manager.fill_working_copy)()  # as the grader does, once the kernel has started
         NotebookClient(notebook, km=manager, timeout=60, allow_errors=True).execute()
     finally:  # nbclient shuts down only the kernels it started itself
         run_sync(manager.shutdown_kernel)(now=True)
@@ -130,6 +138,10 @@ def test_only_the_working_copy_is_writable_and_it_stays_in_the_sandbox(probe_res
 
 def test_working_copy_is_filled_from_the_host_folder(probe_results):
     assert probe_results[0]["given_file"] == "given by the grader"
+
+
+def test_a_submitted_ipython_startup_file_is_copied_but_never_run(probe_results):
+    assert probe_results[0]["learner_startup_file"] == [False, True]
 
 
 def test_disk_use_of_the_working_copy_is_limited(probe_results):

@@ -45,13 +45,13 @@ class GradingPlugin(WorkerPlugin):
         self.worker = Worker(self.course_root, str(self.scratch), self.threads_per_kernel, self.sandbox)
         self.started = False
         self.one_at_a_time = threading.Lock()
-        if self.sandbox is not None:
-            await asyncio.to_thread(Sandbox.start, self.sandbox)  # raises SandboxUnavailable, with the fix
+        # Raises SandboxUnavailable, with the fix; the Worker uses this probed sandbox as it is.
+        self.probed = None if self.sandbox is None else await asyncio.to_thread(Sandbox.start, self.sandbox)
 
     def grade(self, tasks: list[Task]) -> list[dict]:
         with self.one_at_a_time:  # one submission at a time, even on a worker started with more threads
             if not self.started:
-                self.worker.start()
+                self.worker.start(self.probed)
                 self.started = True
             return [self.worker.grade(task) for task in tasks]
 

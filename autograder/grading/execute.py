@@ -51,7 +51,7 @@ from traitlets.config import Config
 from autograder.grading.outcomes import CORRUPT, FAILED, GRADED, TIMEOUT
 from autograder.grading import tamper
 from autograder.nbcells import HIDDEN_BEGIN, HIDDEN_END, hidden_test_delimiters
-from autograder.grading.sandbox import KERNEL_RUNTIME_FOLDER, Limits, Sandbox
+from autograder.grading.sandbox import KERNEL_RUNTIME_FOLDER, Limits, Sandbox, SandboxedKernelManager
 
 DEFAULT_CELL_TIMEOUT = 600        # seconds: a model-training cell may legitimately take minutes
 DEFAULT_NOTEBOOK_BUDGET = 1800    # seconds of wall clock for one notebook, kernel start included
@@ -165,9 +165,10 @@ def check_socket_folder(folder: Path) -> None:
 class KernelPrestarter:
     """One fresh kernel always booting ahead, in an empty folder that becomes the next working copy.
 
-    Only for launchers whose kernel sees files added after it starts (a plain local kernel); a
-    sandboxed kernel fills its own size-limited working copy as it starts, so ``prestart=False``
-    starts it after the folder is filled.
+    When a submission takes it, its folder is filled; a plain kernel sees the files at once, a
+    sandboxed one copies them into its own working copy before any cell runs
+    (``SandboxedKernelManager.fill_working_copy``). ``prestart=False`` starts each kernel only
+    when it is taken (benchmarks use it to time a kernel's start).
     """
 
     def __init__(self, scratch: Path, env: dict[str, str], kernel_name: str = "python3", prestart: bool = True,
@@ -189,11 +190,17 @@ class KernelPrestarter:
         if self.ready is not None and self.ready[0].kernel_name == kernel_name:
             manager, workdir = self.ready
             self.ready = None
-            workdir_filler(workdir)
         else:
             workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=self.scratch))
-            workdir_filler(workdir)
             manager = self.launcher(kernel_name, workdir, self.env)
+        try:
+            workdir_filler(workdir)
+            if isinstance(manager, SandboxedKernelManager):
+                run_sync(manager.fill_working_copy)()
+        except BaseException:
+            stop_kernel(manager)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         if self.ready is None and self.prestart:
             try:
                 self.ready = self._start(self.kernel_name)
@@ -636,19 +643,21 @@ class Worker:
         self.config: Config | None = None
         self.kernels: KernelPrestarter | None = None
 
-    def start(self) -> "Worker":
+    def start(self, sandbox: Sandbox | None = None) -> "Worker":
+        """``sandbox``: one already started (and so probed) for this process's limits, if any."""
         from autograder.course import load_nbgrader_config
 
-        launcher = (launch_local_kernel if self.sandbox_limits is None
-                    else sandboxed_launcher(Sandbox.start(self.sandbox_limits)))
+        if self.sandbox_limits is None:
+            launcher = launch_local_kernel
+        else:
+            launcher = sandboxed_launcher(sandbox or Sandbox.start(self.sandbox_limits))
         self.config = load_nbgrader_config(Path(self.course_root))
         self.kernels = KernelPrestarter(Path(self.scratch), kernel_environment(self.threads_per_kernel),
-                                        prestart=self.sandbox_limits is None, launcher=launcher)
-        if self.kernels.prestart:
-            try:
-                self.kernels.ready = self.kernels._start("python3")
-            except Exception:  # noqa: BLE001 - the next submission starts its own kernel
-                self.kernels.ready = None
+                                        launcher=launcher)
+        try:
+            self.kernels.ready = self.kernels._start("python3")
+        except Exception:  # noqa: BLE001 - the next submission starts its own kernel
+            self.kernels.ready = None
         return self
 
     def grade(self, task: Task) -> dict:

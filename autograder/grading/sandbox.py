@@ -7,7 +7,11 @@ kernel, which executes the learner's code, is started inside ``bwrap``. Inside, 
   virtual environment, the ``labs`` package and a few files of ``/etc``), never ``/``: the course
   folder, the gradebook, ``source/``, other learners' work and the home folder are simply absent;
 - one writable folder, the submission's own working copy, at the same path as outside (so the
-  kernel's ZeroMQ ``ipc`` sockets, files in that folder, connect the two sides);
+  kernel's ZeroMQ ``ipc`` sockets, files in that folder, connect the two sides). It is the
+  sandbox's own size-limited filesystem, filled from the host folder by the started kernel itself
+  (:meth:`SandboxedKernelManager.fill_working_copy`), so a kernel can boot before its submission
+  is known, and a submission's files are in place only after the kernel started: a learner's
+  ``.ipython`` startup file or configuration in a submission is never run;
 - no network (a new, empty network namespace), a new PID namespace, a clean environment;
 - limits on processes, memory (Linux cgroups when the grader may create them, else rlimits), file
   size, CPU time, and a small private ``/tmp``. Wall time is the client's budget: it kills the
@@ -40,15 +44,19 @@ SANDBOX_UID = 65534  # "nobody" inside the sandbox's own user namespace
 KERNEL_RUNTIME_FOLDER = ".kernel"
 # Inside the sandbox: where the host's working copy is seen, read-only, to fill the sandbox's own.
 SUBMISSION_VIEW = "/run/aicl-submission"
-# Fills the working copy (cwd) from SUBMISSION_VIEW, then becomes the kernel: argv[1] is the view,
-# argv[2:] the kernel's command. Runs inside the sandbox, before any learner code.
-COPY_IN = ("import os, shutil, sys; shutil.copytree(sys.argv[1], '.', dirs_exist_ok=True, symlinks=True, "
-           f"ignore=shutil.ignore_patterns({KERNEL_RUNTIME_FOLDER!r})); os.execv(sys.argv[2], sys.argv[2:])")
+# Run silently in a started kernel, before any learner code: fills the working copy (cwd) from
+# SUBMISSION_VIEW without following links, and leaves no name in the learner's namespace.
+COPY_IN = (f"__import__('shutil').copytree({SUBMISSION_VIEW!r}, '.', dirs_exist_ok=True, symlinks=True, "
+           f"ignore=__import__('shutil').ignore_patterns({KERNEL_RUNTIME_FOLDER!r}))")
 ETC_FILES = ("passwd", "group", "nsswitch.conf", "localtime", "ld.so.cache", "fonts", "alternatives")
 
 
 class SandboxUnavailable(RuntimeError):
     """No usable sandbox on this machine; the message says why and how to install one."""
+
+
+class WorkingCopyError(RuntimeError):
+    """A started sandboxed kernel could not be given its submission's files; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -309,10 +317,10 @@ class Sandbox:
     def bwrap_arguments(self, workdir: Path, env: dict[str, str] | None = None) -> list[str]:
         """bwrap's options for a kernel whose working copy is ``workdir``.
 
-        Inside, ``workdir`` is a size-limited filesystem of its own (``Limits.disk_mb``), filled
-        from the host folder of the same name (seen read-only at :data:`SUBMISSION_VIEW`) as the
-        kernel starts; of the host, only ``workdir/.kernel`` (the sockets) is writable, and
-        :class:`LimitWatch` keeps it small. The environment starts empty; ``env`` adds the few
+        Inside, ``workdir`` is a size-limited filesystem of its own (``Limits.disk_mb``), which the
+        started kernel fills from the host folder of the same name (seen read-only at
+        :data:`SUBMISSION_VIEW`); of the host, only ``workdir/.kernel`` (the sockets) is writable,
+        and :class:`LimitWatch` keeps it small. The environment starts empty; ``env`` adds the few
         variables the grader chooses to pass (e.g. nbgrader's NBGRADER_EXECUTION marker and thread
         counts), never the grader's own.
         """
@@ -364,12 +372,8 @@ class Sandbox:
 
     def command(self, argv: list[str], workdir: Path, env: dict[str, str] | None = None
                 ) -> tuple[list[str], _CgroupLimits | None]:
-        """The full command running ``argv`` sandboxed, and the cgroup to remove afterwards.
-
-        ``argv`` runs after the working copy is filled from the host folder (see bwrap_arguments).
-        """
-        filled = [sys.executable, "-I", "-c", COPY_IN, SUBMISSION_VIEW, *argv]
-        inner = self._rlimit_prefix() + self.bwrap_arguments(workdir, env) + ["--"] + filled
+        """The full command running ``argv`` sandboxed, and the cgroup to remove afterwards."""
+        inner = self._rlimit_prefix() + self.bwrap_arguments(workdir, env) + ["--"] + list(argv)
         if not self.uses_cgroups:
             return inner, None
         cgroup = _CgroupLimits(self.limits)
@@ -448,6 +452,28 @@ class SandboxedKernelManager(AsyncKernelManager):
                                      "refusing to run it without its memory and process limits.")
         self._watch = LimitWatch(pid, self._workdir / KERNEL_RUNTIME_FOLDER, self._sandbox.limits,
                                  whole_tree=self._cgroup is None).start()
+
+    async def fill_working_copy(self, timeout: float = 60) -> None:
+        """Copy the host folder's files into the sandbox's own working copy, from inside the
+        started kernel (silently: no output, no history, no name left), before any learner code.
+
+        Raises :class:`WorkingCopyError` if the kernel did not answer or the copy failed (e.g. a
+        submission larger than ``Limits.disk_mb``)."""
+        client = self.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=timeout)
+            reply = await client.execute_interactive(COPY_IN, silent=True, store_history=False, allow_stdin=False,
+                                                     timeout=timeout, output_hook=lambda message: None)
+        except (RuntimeError, TimeoutError) as error:
+            raise WorkingCopyError(f"the sandboxed kernel did not start ({error})") from error
+        finally:
+            client.stop_channels()
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            raise WorkingCopyError(f"the submission's files could not be copied into the sandbox "
+                                   f"({content.get('ename')}: {content.get('evalue')}; the working copy holds "
+                                   f"{self._sandbox.limits.disk_mb} MB)")
 
     def _wait_in_cgroup(self, pid: int, wait: float = 5.0) -> bool:
         """The shell joins the groups before it execs bwrap: wait for that (or for it to fail)."""
