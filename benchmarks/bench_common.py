@@ -33,7 +33,9 @@ from autograder.demo.run import prepare_workspace  # noqa: E402
 from autograder.course import load_nbgrader_config, read_timestamp  # noqa: E402, F401
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-QUIET_LOAD = 0.5  # one-minute load average under which the machine counts as quiet
+# Busy share of all cores, sampled over the second before a run, under which the machine counts as
+# quiet. (Not the load average: it decays over a minute and still holds the benchmark's previous run.)
+QUIET_BUSY = 10.0
 
 
 @dataclass
@@ -44,8 +46,8 @@ class Run:
     peak: int                    # bytes: the command and all its descendants together, at the worst moment
     peak_worker: int             # bytes: the worst single worker (a process that runs kernels, with them)
     returncode: int
-    load_before: float
-    load_after: float
+    busy_before: float           # % of all cores busy in the second before the run (other work)
+    busy_after: float            # % of all cores busy in the second after it (a straggler would show)
     stderr: str = ""
 
 
@@ -123,14 +125,14 @@ class PeakMemory:
 
 def run_measured(command: list[str], cwd: Path, env: dict, timeout: float = 7200) -> Run:
     """Run ``command`` as its own process and measure it; its stdout is discarded, stderr kept."""
-    before = os.getloadavg()[0]
+    before = psutil.cpu_percent(interval=1.0)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with PeakMemory(process.pid) as memory:
         _, err = process.communicate(timeout=timeout)
     seconds = time.perf_counter() - started
-    return Run(seconds, memory.peak, memory.peak_worker, process.returncode, before, os.getloadavg()[0],
-               err.decode(errors="replace"))
+    return Run(seconds, memory.peak, memory.peak_worker, process.returncode, before,
+               psutil.cpu_percent(interval=1.0), err.decode(errors="replace"))
 
 
 def start_sandbox(limits=None):
@@ -150,8 +152,8 @@ def bench_env(threads_per_kernel: int) -> dict[str, str]:
 
 def load_line(label: str, run: Run) -> str:
     """A one-line account of the load around a run, with a warning when the machine was busy."""
-    warning = f"  WARNING: machine not quiet (load > {QUIET_LOAD})" if run.load_before > QUIET_LOAD else ""
-    return f"    {label}: load {run.load_before:.2f} before, {run.load_after:.2f} after{warning}"
+    warning = f"  WARNING: machine not quiet (> {QUIET_BUSY:g} % busy)" if run.busy_before > QUIET_BUSY else ""
+    return f"    {label}: cores {run.busy_before:.0f} % busy the second before, {run.busy_after:.0f} % after{warning}"
 
 
 def median(values) -> float:

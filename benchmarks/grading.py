@@ -20,8 +20,9 @@ autograded notebooks), summed, divided by the workers: what an N-worker grader w
 added nothing and parallel kernels did not slow each other. Printed, as medians over the rounds:
 wall time, speed-up over stock, overhead over the fair limit, peak memory (grader and all its
 children) and of the heaviest worker (a process running kernels, with them), throughput, and
-whether the scores equal stock's cell by cell. The load average is printed around every run; a
-round that starts above 0.5 is flagged, and its figures are not those of a quiet machine.
+whether the scores equal stock's cell by cell. How busy the cores were in the second before and
+after every run is printed; a run that starts above 10 % busy is flagged, and its figures are not
+those of a quiet machine.
 
 Figures for the issue (quiet machine, 2 cores):
     .venv/bin/python benchmarks/grading.py --learners 40 --rounds 3 --workers 2
@@ -88,7 +89,7 @@ def agreement(reference: dict, other: dict) -> tuple[int, int, list]:
 def combine(runs: list[Run]) -> Run:
     """Several commands run one after another, as one run (stock: one `nbgrader autograde` per lab)."""
     return Run(sum(r.seconds for r in runs), max(r.peak for r in runs), max(r.peak_worker for r in runs),
-               max(r.returncode for r in runs), runs[0].load_before, runs[-1].load_after,
+               max(r.returncode for r in runs), runs[0].busy_before, runs[-1].busy_after,
                "\n".join(r.stderr for r in runs if r.returncode))
 
 
