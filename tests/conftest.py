@@ -57,7 +57,7 @@ def pytest_terminal_summary(terminalreporter):
     write = terminalreporter.write_line
     if PREPARED:
         terminalreporter.section("lab grading verdicts (real nbgrader autograde)")
-        for lab_id, run in PREPARED.items():
+        for lab_id, run in sorted(PREPARED.items()):
             if isinstance(run, Exception):
                 write(f"{lab_id}: could not be graded ({run})")
                 continue
