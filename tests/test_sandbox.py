@@ -163,6 +163,18 @@ def _run_alone(sandbox, work, code, timeout=60):
     return notebook.cells[0], manager
 
 
+def test_a_submission_larger_than_the_working_copy_is_refused_with_the_reason(tmp_path):
+    """Filling the sandbox's working copy from a submission over ``disk_mb`` fails with the limit named."""
+    (tmp_path / "data.bin").write_bytes(b"0" * (12 << 20))
+    manager = Sandbox.start(Limits(disk_mb=8)).kernel_manager(tmp_path)
+    try:
+        run_sync(manager.start_kernel)()
+        with pytest.raises(sandbox_module.WorkingCopyError, match="could not be copied.*the working copy holds 8 MB"):
+            run_sync(manager.fill_working_copy)()
+    finally:
+        run_sync(manager.shutdown_kernel)(now=True)
+
+
 def test_socket_folder_cannot_fill_the_host_disk(tmp_path):
     """The sockets' folder is the one host folder a kernel can write: the watch stops a flood."""
     code = ("import time, json\nfor i in range(40):\n    with open(f'.kernel/f{i}', 'wb') as f:\n"
