@@ -47,7 +47,7 @@ from bench_common import (  # noqa: E402
 
 TOTAL = "run_submission, in all"
 EXECUTE = "nbgrader Execute (GradingExecute), in all"
-COPY_IN = "kernel booted, working copy copied in (fill_working_copy)"
+COPY_IN = "kernel booted, working copy copied in (copy_submission_in)"
 # The table's rows, in the order a submission meets them; indented rows are parts of the row above.
 LAYOUT = ["read_submission", "sanitise (nbgrader's sanitising preprocessors)", *(
     f"  {cls.__name__}" for cls in execute.SANITIZERS), "prepare_integrity_checks (tamper.py)", *(
@@ -115,7 +115,7 @@ def _instrument(parts: dict, marks: dict) -> None:
     execute.MarkHiddenTests.preprocess = timed(parts, "MarkHiddenTests", execute.MarkHiddenTests.preprocess)
     original_fill = execute.fill_working_copy
     execute.fill_working_copy = lambda task: timed(parts, "working copy filled", original_fill(task))
-    copy_in = execute.SandboxedKernelManager.fill_working_copy
+    copy_in = execute.SandboxedKernelManager.copy_submission_in
 
     async def copying_in(self, *args, **kwargs):
         started = time.perf_counter()
@@ -123,7 +123,7 @@ def _instrument(parts: dict, marks: dict) -> None:
             return await copy_in(self, *args, **kwargs)
         finally:
             parts[COPY_IN] += time.perf_counter() - started
-    execute.SandboxedKernelManager.fill_working_copy = copying_in
+    execute.SandboxedKernelManager.copy_submission_in = copying_in
 
     run = execute.GradingExecute.preprocess
 

@@ -101,7 +101,7 @@ def probe_results(tmp_path_factory, listener):
     manager = sandbox.kernel_manager(work)
     try:
         run_sync(manager.start_kernel)()
-        run_sync(manager.fill_working_copy)()  # as the grader does, once the kernel has started
+        run_sync(manager.copy_submission_in)()  # as the grader does, once the kernel has started
         NotebookClient(notebook, km=manager, timeout=60, allow_errors=True).execute()
     finally:  # nbclient shuts down only the kernels it started itself
         run_sync(manager.shutdown_kernel)(now=True)
@@ -170,7 +170,7 @@ def test_a_submission_larger_than_the_working_copy_is_refused_with_the_reason(tm
     try:
         run_sync(manager.start_kernel)()
         with pytest.raises(sandbox_module.WorkingCopyError, match="could not be copied.*the working copy holds 8 MB"):
-            run_sync(manager.fill_working_copy)()
+            run_sync(manager.copy_submission_in)()
     finally:
         run_sync(manager.shutdown_kernel)(now=True)
 

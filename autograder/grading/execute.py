@@ -167,7 +167,7 @@ class KernelPrestarter:
 
     When a submission takes it, its folder is filled; a plain kernel sees the files at once, a
     sandboxed one copies them into its own working copy before any cell runs
-    (``SandboxedKernelManager.fill_working_copy``). ``prestart=False`` starts each kernel only
+    (``SandboxedKernelManager.copy_submission_in``). ``prestart=False`` starts each kernel only
     when it is taken (benchmarks use it to time a kernel's start).
     """
 
@@ -196,7 +196,7 @@ class KernelPrestarter:
         try:
             workdir_filler(workdir)
             if isinstance(manager, SandboxedKernelManager):
-                run_sync(manager.fill_working_copy)()
+                run_sync(manager.copy_submission_in)()
         except BaseException:
             stop_kernel(manager)
             shutil.rmtree(workdir, ignore_errors=True)

@@ -9,7 +9,7 @@ kernel, which executes the learner's code, is started inside ``bwrap``. Inside, 
 - one writable folder, the submission's own working copy, at the same path as outside (so the
   kernel's ZeroMQ ``ipc`` sockets, files in that folder, connect the two sides). It is the
   sandbox's own size-limited filesystem, filled from the host folder by the started kernel itself
-  (:meth:`SandboxedKernelManager.fill_working_copy`), so a kernel can boot before its submission
+  (:meth:`SandboxedKernelManager.copy_submission_in`), so a kernel can boot before its submission
   is known, and a submission's files are in place only after the kernel started: a learner's
   ``.ipython`` startup file or configuration in a submission is never run;
 - no network (a new, empty network namespace), a new PID namespace, a clean environment;
@@ -453,7 +453,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._watch = LimitWatch(pid, self._workdir / KERNEL_RUNTIME_FOLDER, self._sandbox.limits,
                                  whole_tree=self._cgroup is None).start()
 
-    async def fill_working_copy(self, timeout: float = 60) -> None:
+    async def copy_submission_in(self, timeout: float = 60) -> None:
         """Copy the host folder's files into the sandbox's own working copy, from inside the
         started kernel (silently: no output, no history, no name left), before any learner code.
 
